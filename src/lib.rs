@@ -1,0 +1,25 @@
+//! hookseal: a webhook gateway between a self-hosted cal.com and its subscribers.
+//!
+//! An event's path through the gateway, one module a stage:
+//! - [`config`]: the TOML file, its defaults and validation.
+//! - [`server`]: the inbound listener, limits and shutdown.
+//! - [`inbound`]: who may send: cal.com's own signature or a trusted network.
+//! - [`enrich`]: cached metadata and reschedule lineage added to cal.com events.
+//! - [`sign`]: each receiver's signature scheme over the outgoing bytes.
+//! - [`upstream`]: the pooled HTTP(S) client that delivers to upstreams.
+//! - [`gateway`]: one request handled from route match to answer.
+//! - [`store`]: the metadata cache and links, one file per backend.
+//! - [`secret`]: the key newtype that never prints.
+//! - [`demo`]: the self-contained demonstration run.
+
+pub mod config;
+pub mod demo;
+pub mod enrich;
+pub mod event_id;
+pub mod gateway;
+pub mod inbound;
+pub mod secret;
+pub mod server;
+pub mod sign;
+pub mod store;
+pub mod upstream;
