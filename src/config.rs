@@ -184,7 +184,9 @@ pub struct DeliveryConfig {
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        Self { workers: DEFAULT_DELIVERY_WORKERS }
+        Self {
+            workers: DEFAULT_DELIVERY_WORKERS,
+        }
     }
 }
 
@@ -317,7 +319,9 @@ pub struct EnrichConfig {
 
 impl Default for EnrichConfig {
     fn default() -> Self {
-        Self { profile: EnrichProfile::Calcom }
+        Self {
+            profile: EnrichProfile::Calcom,
+        }
     }
 }
 
@@ -426,13 +430,17 @@ impl RouteConfig {
             bail!("`name` is empty");
         }
         if !self.path.starts_with('/') || self.path.contains('?') {
-            bail!("`path` must start with `/` and hold no query: {:?}", self.path);
+            bail!(
+                "`path` must start with `/` and hold no query: {:?}",
+                self.path
+            );
         }
         match self.upstream.scheme_str() {
             Some("http" | "https") if self.upstream.host().is_some() => {}
             _ => bail!("`upstream` must be an http:// or https:// URL with a host"),
         }
-        self.inbound_secrets().context("[routes.inbound] `calcom_secret_file`")?;
+        self.inbound_secrets()
+            .context("[routes.inbound] `calcom_secret_file`")?;
         if self.inbound.calcom_secret.as_slice().is_empty()
             && self.inbound.calcom_secret_file.as_slice().is_empty()
             && self.inbound.allow_unsigned_from.is_empty()
@@ -450,7 +458,11 @@ impl RouteConfig {
         }
         for (index, sign) in self.sign.iter().enumerate() {
             crate::sign::Scheme::from_config(sign).map_err(|err| {
-                anyhow::anyhow!("[[routes.sign]] entry {} (scheme {:?}): {err}", index + 1, sign.scheme)
+                anyhow::anyhow!(
+                    "[[routes.sign]] entry {} (scheme {:?}): {err}",
+                    index + 1,
+                    sign.scheme
+                )
             })?;
         }
         for name in self.headers.keys() {
@@ -475,9 +487,14 @@ impl RouteConfig {
     /// The retry schedule in force for this route.
     pub fn retry_schedule(&self) -> Vec<Duration> {
         let configured = self.retry_schedule.as_ref();
-        configured.map(|delays| delays.iter().map(|delay| **delay).collect()).unwrap_or_else(|| {
-            DEFAULT_RETRY_SCHEDULE_SECS.iter().map(|secs| Duration::from_secs(*secs)).collect()
-        })
+        configured
+            .map(|delays| delays.iter().map(|delay| **delay).collect())
+            .unwrap_or_else(|| {
+                DEFAULT_RETRY_SCHEDULE_SECS
+                    .iter()
+                    .map(|secs| Duration::from_secs(*secs))
+                    .collect()
+            })
     }
 }
 
@@ -490,7 +507,9 @@ impl StoreConfig {
         if let Some(url) = &self.url {
             return Ok(url.clone());
         }
-        let Some(path) = &self.url_file else { bail!("no `url` or `url_file`") };
+        let Some(path) = &self.url_file else {
+            bail!("no `url` or `url_file`")
+        };
         Secret::from_file(path).map_err(anyhow::Error::msg)
     }
 }
@@ -519,14 +538,20 @@ impl AdminConfig {
         if let Some(token) = &self.token {
             return Ok(Some(token.clone()));
         }
-        let Some(path) = &self.token_file else { return Ok(None) };
-        Secret::from_file(path).map(Some).map_err(anyhow::Error::msg)
+        let Some(path) = &self.token_file else {
+            return Ok(None);
+        };
+        Secret::from_file(path)
+            .map(Some)
+            .map_err(anyhow::Error::msg)
     }
 }
 
 /// Names a route for messages: its index, name and line in the file.
 fn route_label(route: &RouteConfig, text: &str, offset: usize) -> String {
-    let line = text.get(..offset).map_or(0, |before| before.lines().count().max(1));
+    let line = text
+        .get(..offset)
+        .map_or(0, |before| before.lines().count().max(1));
     format!("[[routes]] {:?} (line {line})", route.name)
 }
 
@@ -572,12 +597,16 @@ where
 {
     let raw = String::deserialize(deserializer)?;
     let value = expand_env(&raw).map_err(D::Error::custom)?;
-    value.parse().map_err(|err| D::Error::custom(format!("{value:?}: {err}")))
+    value
+        .parse()
+        .map_err(|err| D::Error::custom(format!("{value:?}: {err}")))
 }
 
 fn expanded_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PathBuf, D::Error> {
     let raw = String::deserialize(deserializer)?;
-    expand_env(&raw).map(PathBuf::from).map_err(D::Error::custom)
+    expand_env(&raw)
+        .map(PathBuf::from)
+        .map_err(D::Error::custom)
 }
 
 fn expanded_opt_path<'de, D: Deserializer<'de>>(

@@ -1,1 +1,349 @@
-//! gateway
+//! One webhook's path through hookseal: route match, body limits, sender check, replay check,
+//! enrichment, event id, then delivery (sync) or the queue (queued).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::config::{Config, DeliveryMode, EnrichProfile, RouteConfig};
+use crate::deliver::{self, Delivery, WEBHOOK_VERSION_HEADER};
+use crate::enrich::calcom::{self, Enriched};
+use crate::inbound::{Inbound, SIGNATURE_HEADER};
+use crate::sign::Scheme;
+use crate::store::Store;
+use crate::upstream::{Upstream, UpstreamError};
+
+/// The routes and the store: everything a request needs, fixed for the request's life.
+#[derive(Debug)]
+pub struct Gateway {
+    routes: HashMap<String, Arc<Route>>,
+    store: Arc<dyn Store>,
+    max_body_bytes: usize,
+    body_read_timeout: Duration,
+}
+
+/// One configured route, with its keys parsed and its client built.
+#[derive(Debug)]
+pub struct Route {
+    /// The route's name.
+    pub name: String,
+    /// Where events go.
+    pub upstream: Uri,
+    /// Sync or queued.
+    pub mode: DeliveryMode,
+    /// Time allowed per attempt.
+    pub timeout: Duration,
+    /// The pooled client for the upstream.
+    pub client: Upstream,
+    /// Signing schemes, applied in order to the same bytes.
+    pub schemes: Vec<Scheme>,
+    /// Fixed extra headers.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Delays before each attempt.
+    pub retry_schedule: Vec<Duration>,
+    inbound: Inbound,
+    profile: EnrichProfile,
+    max_event_age: Duration,
+}
+
+/// Why a request was not delivered, with the status the sender gets.
+#[derive(Debug)]
+struct Refused {
+    status: StatusCode,
+    reason: String,
+}
+
+impl Gateway {
+    /// Builds the routes of `config` over `store`.
+    ///
+    /// # Errors
+    /// A route's keys, CA file or headers cannot be used.
+    pub fn new(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let mut clients: HashMap<Option<std::path::PathBuf>, Upstream> = HashMap::new();
+        let mut routes = HashMap::new();
+        for route in config.routes() {
+            let client = match clients.get(&route.ca_file) {
+                Some(client) => client.clone(),
+                None => {
+                    let client = Upstream::new(route.ca_file.as_deref())?;
+                    clients.insert(route.ca_file.clone(), client.clone());
+                    client
+                }
+            };
+            routes.insert(route.path.clone(), Arc::new(Route::new(route, client)?));
+        }
+        Ok(Self {
+            routes,
+            store,
+            max_body_bytes: config.server.max_body_bytes,
+            body_read_timeout: config.server.body_read_timeout,
+        })
+    }
+
+    /// The route serving `name`, if any.
+    pub fn route(&self, name: &str) -> Option<&Arc<Route>> {
+        self.routes.values().find(|route| route.name == name)
+    }
+
+    /// The store behind the gateway.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Handles one inbound request and produces the sender's answer. Never fails: every
+    /// refusal is a status and a log line.
+    pub async fn handle<B>(&self, request: Request<B>, peer: SocketAddr) -> Response<Full<Bytes>>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        let path = request.uri().path().to_owned();
+        let Some(route) = self.routes.get(&path).cloned() else {
+            tracing::info!(%path, status = 404, reason = "no route for path", "refused");
+            return plain(StatusCode::NOT_FOUND, "no route\n");
+        };
+        match self.accept(&route, request, peer).await {
+            Ok(response) => response,
+            Err(refused) => {
+                tracing::info!(
+                    route = %route.name,
+                    status = refused.status.as_u16(),
+                    reason = %refused.reason,
+                    latency_ms = started.elapsed().as_millis() as u64,
+                    "refused"
+                );
+                plain(refused.status, &status_text(refused.status))
+            }
+        }
+    }
+
+    async fn accept<B>(
+        &self,
+        route: &Route,
+        request: Request<B>,
+        peer: SocketAddr,
+    ) -> Result<Response<Full<Bytes>>, Refused>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        if request.method() != Method::POST {
+            return Err(refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "only POST is accepted",
+            ));
+        }
+        let (parts, body) = request.into_parts();
+        let body = self.read_body(body).await?;
+        let signature = parts
+            .headers
+            .get(SIGNATURE_HEADER)
+            .map(HeaderValue::as_bytes);
+        route
+            .inbound
+            .authenticate(signature, peer.ip(), &body)
+            .map_err(|err| refuse(StatusCode::UNAUTHORIZED, &err.to_string()))?;
+
+        let event = calcom::inspect(&body);
+        if let Some(event) = &event {
+            check_age(route, event)?;
+        }
+        let enriched = self.enrich(route, body).await;
+        let event_id = event_id(route, enriched.event.as_ref());
+        let delivery = Delivery {
+            event_id,
+            body: enriched.body.clone(),
+            content_type: parts.headers.get(CONTENT_TYPE).cloned(),
+            webhook_version: parts.headers.get(WEBHOOK_VERSION_HEADER).cloned(),
+            accepted_at: deliver::unix_now(),
+        };
+        let (_sent, answer) = deliver::attempt(route, &delivery).await;
+        let response = sync_answer(&answer);
+        log_access(route, &enriched, &delivery, &answer, started);
+        Ok(response)
+    }
+
+    async fn read_body<B>(&self, body: B) -> Result<Bytes, Refused>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let limited = Limited::new(body, self.max_body_bytes);
+        match tokio::time::timeout(self.body_read_timeout, limited.collect()).await {
+            Err(_) => Err(refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "body not received in time",
+            )),
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body over max_body_bytes",
+            )),
+            Ok(Err(err)) => Err(refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("body unreadable: {err}"),
+            )),
+        }
+    }
+
+    async fn enrich(&self, route: &Route, body: Bytes) -> Enriched {
+        if route.profile == EnrichProfile::None {
+            let event = calcom::inspect(&body);
+            return Enriched {
+                body,
+                event,
+                added: Vec::new(),
+                chain: None,
+                degraded: None,
+            };
+        }
+        let enriched = calcom::enrich(body, self.store.as_ref()).await;
+        if let Some(err) = &enriched.degraded {
+            tracing::warn!(route = %route.name, error = %err, "store failed; forwarding unenriched");
+        }
+        enriched
+    }
+}
+
+impl Route {
+    fn new(config: &RouteConfig, client: Upstream) -> anyhow::Result<Self> {
+        let schemes = config
+            .sign
+            .iter()
+            .map(Scheme::from_config)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut headers = Vec::new();
+        for (name, value) in &config.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())?;
+            let mut value = HeaderValue::from_str(value.expose())
+                .map_err(|_| anyhow::anyhow!("header {name} has a value that is not valid"))?;
+            value.set_sensitive(true);
+            headers.push((name, value));
+        }
+        Ok(Self {
+            name: config.name.clone(),
+            upstream: config.upstream.clone(),
+            mode: config.delivery,
+            timeout: config.timeout,
+            client,
+            schemes,
+            headers,
+            retry_schedule: config.retry_schedule(),
+            inbound: Inbound::new(
+                config.inbound_secrets()?,
+                config.inbound.allow_unsigned_from.clone(),
+            ),
+            profile: config.enrich.profile,
+            max_event_age: config.max_event_age,
+        })
+    }
+}
+
+/// Refuses a captured cal.com event replayed later than `max_event_age` after it was made.
+/// MEETING_* bodies carry the booking's `createdAt`, not the send time, so they are exempt.
+fn check_age(route: &Route, event: &calcom::Event) -> Result<(), Refused> {
+    if event.is_meeting() {
+        return Ok(());
+    }
+    let Some(created_at) = event.created_at.as_deref() else {
+        return Ok(());
+    };
+    let Ok(created_at) = OffsetDateTime::parse(created_at, &Rfc3339) else {
+        return Ok(());
+    };
+    let age = OffsetDateTime::now_utc() - created_at;
+    if age > route.max_event_age {
+        let reason = format!(
+            "event createdAt is {}s old, over max_event_age",
+            age.whole_seconds()
+        );
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, &reason));
+    }
+    Ok(())
+}
+
+fn event_id(route: &Route, event: Option<&calcom::Event>) -> String {
+    match event.and_then(calcom::Event::identity) {
+        Some(identity) => crate::event_id::derived(&route.name, &identity),
+        None => crate::event_id::fresh(),
+    }
+}
+
+/// The sender's answer on a sync route: the upstream's status and body, or 502/504.
+fn sync_answer(answer: &Result<crate::upstream::Answer, UpstreamError>) -> Response<Full<Bytes>> {
+    match answer {
+        Ok(answer) => {
+            let mut response = Response::new(Full::new(answer.body.clone()));
+            *response.status_mut() = answer.status;
+            if let Some(content_type) = answer.headers.get(CONTENT_TYPE) {
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, content_type.clone());
+            }
+            response
+        }
+        Err(UpstreamError::Timeout) => plain(StatusCode::GATEWAY_TIMEOUT, "upstream timed out\n"),
+        Err(_) => plain(StatusCode::BAD_GATEWAY, "upstream unreachable\n"),
+    }
+}
+
+fn log_access(
+    route: &Route,
+    enriched: &Enriched,
+    delivery: &Delivery,
+    answer: &Result<crate::upstream::Answer, UpstreamError>,
+    started: Instant,
+) {
+    let event = enriched.event.as_ref();
+    let upstream_status = answer.as_ref().map(|answer| answer.status.as_u16()).ok();
+    tracing::info!(
+        route = %route.name,
+        event = event.map_or("-", |event| event.trigger.as_str()),
+        booking = event.and_then(|event| event.booking_uid.as_deref()).unwrap_or("-"),
+        event_id = %delivery.event_id,
+        upstream_status,
+        error = answer.as_ref().err().map(tracing::field::display),
+        attempt = 1,
+        added = enriched.added.len(),
+        latency_ms = started.elapsed().as_millis() as u64,
+        "webhook"
+    );
+}
+
+fn refuse(status: StatusCode, reason: &str) -> Refused {
+    Refused {
+        status,
+        reason: reason.to_owned(),
+    }
+}
+
+fn status_text(status: StatusCode) -> String {
+    format!(
+        "{}\n",
+        status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase()
+    )
+}
+
+/// A short plain-text response.
+pub fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::copy_from_slice(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

@@ -12,7 +12,9 @@
 //! - [`secret`]: the key newtype that never prints.
 //! - [`demo`]: the self-contained demonstration run.
 
+pub mod app;
 pub mod config;
+pub mod deliver;
 pub mod demo;
 pub mod enrich;
 pub mod event_id;

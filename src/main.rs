@@ -3,12 +3,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use hookseal::config::{Config, LogFormat};
 
 /// A webhook gateway for self-hosted cal.com: authenticates, enriches, signs and delivers.
 #[derive(Debug, Parser)]
 #[command(name = "hookseal", version, about)]
 struct Cli {
+    /// Log format; overrides `[log] format`.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,21 +32,70 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Runs the gateway, a receiver and a replayed cal.com booking lifecycle on loopback.
+    Demo,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve { config: _ } => ExitCode::SUCCESS,
-        Command::Check { config } => match hookseal::config::Config::load(&config) {
-            Ok(_) => {
-                println!("{}: ok", config.display());
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("error: {err:#}");
-                ExitCode::FAILURE
-            }
-        },
+    let result = match cli.command {
+        Command::Serve { config } => serve(&config, cli.log_format),
+        Command::Check { config } => check(&config),
+        Command::Demo => demo(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn serve(path: &PathBuf, log_format: Option<LogFormat>) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    init_logging(
+        log_format.unwrap_or(config.log.format),
+        config.log.level.as_deref(),
+    )?;
+    runtime()?.block_on(async {
+        let app = hookseal::app::App::start(config).await?;
+        app.run(hookseal::app::shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+fn check(path: &PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    println!("{}: ok ({} routes)", path.display(), config.routes.len());
+    Ok(())
+}
+
+fn demo() -> anyhow::Result<()> {
+    init_logging(LogFormat::Text, Some("warn"))?;
+    runtime()?.block_on(hookseal::demo::run())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start tokio")
+}
+
+fn init_logging(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(filter) => filter,
+        Err(_) => level.unwrap_or("info").to_owned(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .with_context(|| format!("invalid log filter {filter:?}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    installed.map_err(|err| anyhow::anyhow!("cannot set up logging: {err}"))
 }

@@ -45,6 +45,7 @@ pub struct SchemeError(pub String);
 #[derive(Debug)]
 pub struct Scheme {
     name: String,
+    secrets: Vec<crate::secret::Secret>,
 }
 
 impl Scheme {
@@ -53,7 +54,14 @@ impl Scheme {
     /// # Errors
     /// Unknown scheme, missing or malformed keys, or options the scheme does not take.
     pub fn from_config(config: &SignConfig) -> Result<Self, SchemeError> {
-        Err(SchemeError(format!("unknown scheme {:?}", config.scheme)))
+        if config.scheme != "calcom" {
+            return Err(SchemeError(format!("unknown scheme {:?}", config.scheme)));
+        }
+        let secrets = config.all_secrets().map_err(SchemeError)?;
+        Ok(Self {
+            name: config.scheme.clone(),
+            secrets,
+        })
     }
 
     /// The scheme's config name.
@@ -62,5 +70,22 @@ impl Scheme {
     }
 
     /// Adds this scheme's headers for `attempt` to `out`.
-    pub fn sign(&self, _attempt: &Attempt<'_>, _out: &mut Signature) {}
+    pub fn sign(&self, attempt: &Attempt<'_>, out: &mut Signature) {
+        let Some(secret) = self.secrets.first() else {
+            return;
+        };
+        let value = crate::inbound::calcom_signature(secret, attempt.body);
+        let value = HeaderValue::from_str(&value).expect("hex is a valid header value");
+        out.headers
+            .push((HeaderName::from_static("x-cal-signature-256"), value));
+    }
+}
+
+/// Applies every scheme to the same attempt.
+pub fn sign_all(schemes: &[Scheme], attempt: &Attempt<'_>) -> Signature {
+    let mut signature = Signature::default();
+    for scheme in schemes {
+        scheme.sign(attempt, &mut signature);
+    }
+    signature
 }

@@ -50,3 +50,19 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Erases the cached records of every booking in `uid`'s chain; returns how many went.
     async fn forget_chain(&self, uid: &str) -> Result<u64, StoreError>;
 }
+
+/// Opens the store the config names.
+///
+/// # Errors
+/// The backend cannot be opened or migrated, or is not built into this binary.
+pub fn open(config: &crate::config::StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match config.kind {
+        crate::config::StoreKind::Sqlite => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(
+            &config.path,
+            config.cache_ttl,
+        )?)),
+        crate::config::StoreKind::Postgres => Err(StoreError::Backend(
+            "the postgres store is not available yet".to_owned(),
+        )),
+    }
+}

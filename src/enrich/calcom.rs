@@ -80,5 +80,11 @@ pub fn inspect(_body: &[u8]) -> Option<Event> {
 
 /// Enriches `body` from, and records its facts into, `store`.
 pub async fn enrich(body: Bytes, _store: &dyn Store) -> Enriched {
-    Enriched { body, event: None, added: Vec::new(), chain: None, degraded: None }
+    Enriched {
+        body,
+        event: None,
+        added: Vec::new(),
+        chain: None,
+        degraded: None,
+    }
 }

@@ -1,1 +1,315 @@
-//! The embedded SQLite store.
+//! The embedded store: one SQLite file, created readable by its owner only.
+//!
+//! SQLite calls block, so each operation runs on tokio's blocking pool behind one connection
+//! guarded by a mutex: writes to one SQLite file are serialised anyway.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{BookingRecord, Store, StoreError};
+
+/// The schema version this build writes; older files are migrated forward on open.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Each migration takes the schema from the version before it to its index + 1.
+const MIGRATIONS: &[&str] = &["CREATE TABLE bookings (
+        uid TEXT PRIMARY KEY,
+        booking_id INTEGER,
+        metadata TEXT NOT NULL,
+        previous_uid TEXT,
+        previous_id INTEGER,
+        original_uid TEXT,
+        original_id INTEGER,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX bookings_original ON bookings (original_uid);
+    CREATE INDEX bookings_updated ON bookings (updated_at);"];
+
+/// The embedded SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+    cache_ttl: Duration,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store file at `path` and migrates its schema.
+    ///
+    /// # Errors
+    /// The file or its folder cannot be created or opened, or the schema cannot be migrated.
+    pub fn open(path: &Path, cache_ttl: Duration) -> Result<Self, StoreError> {
+        create_private(path)?;
+        let connection = Connection::open(path).map_err(backend)?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(backend)?;
+        migrate(&connection)?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            cache_ttl,
+        })
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = connection
+                .lock()
+                .map_err(|_| StoreError::Backend("store connection lock poisoned".to_owned()))?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(|err| StoreError::Backend(format!("store task failed: {err}")))?
+    }
+
+    fn oldest_live(&self) -> i64 {
+        now_secs() - i64::try_from(self.cache_ttl.as_secs()).unwrap_or(i64::MAX)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+            .await
+    }
+
+    async fn booking(&self, uid: &str) -> Result<Option<BookingRecord>, StoreError> {
+        let uid = uid.to_owned();
+        let oldest = self.oldest_live();
+        self.run(move |conn| read_booking(conn, &uid, oldest)).await
+    }
+
+    async fn save_booking(&self, uid: &str, record: &BookingRecord) -> Result<(), StoreError> {
+        let uid = uid.to_owned();
+        let record = record.clone();
+        self.run(move |conn| write_booking(conn, &uid, &record))
+            .await
+    }
+
+    async fn forget_chain(&self, uid: &str) -> Result<u64, StoreError> {
+        let uid = uid.to_owned();
+        self.run(move |conn| {
+            let root: Option<String> = conn
+                .query_row(
+                    "SELECT original_uid FROM bookings WHERE uid = ?1",
+                    [&uid],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?
+                .flatten();
+            let root = root.unwrap_or_else(|| uid.clone());
+            let deleted = conn
+                .execute(
+                    "DELETE FROM bookings WHERE uid IN (?1, ?2) OR original_uid = ?2",
+                    params![uid, root],
+                )
+                .map_err(backend)?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+}
+
+fn read_booking(
+    conn: &Connection,
+    uid: &str,
+    oldest: i64,
+) -> Result<Option<BookingRecord>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT booking_id, metadata, previous_uid, previous_id, original_uid, original_id
+             FROM bookings WHERE uid = ?1 AND updated_at >= ?2",
+            params![uid, oldest],
+            |row| {
+                Ok((
+                    row.get::<_, Option<i64>>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some((booking_id, metadata, previous_uid, previous_id, original_uid, original_id)) = row
+    else {
+        return Ok(None);
+    };
+    let metadata = serde_json::from_str(&metadata)
+        .map_err(|err| StoreError::Corrupt(format!("metadata of booking {uid}: {err}")))?;
+    Ok(Some(BookingRecord {
+        booking_id,
+        metadata,
+        previous_uid,
+        previous_id,
+        original_uid,
+        original_id,
+    }))
+}
+
+fn write_booking(conn: &Connection, uid: &str, record: &BookingRecord) -> Result<(), StoreError> {
+    let metadata = serde_json::to_string(&record.metadata)
+        .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    conn.execute(
+        "INSERT INTO bookings (uid, booking_id, metadata, previous_uid, previous_id, original_uid,
+                               original_id, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (uid) DO UPDATE SET booking_id = ?2, metadata = ?3, previous_uid = ?4,
+             previous_id = ?5, original_uid = ?6, original_id = ?7, updated_at = ?8",
+        params![
+            uid,
+            record.booking_id,
+            metadata,
+            record.previous_uid,
+            record.previous_id,
+            record.original_uid,
+            record.original_id,
+            now_secs()
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(backend)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "store schema version {version} is newer than this build's {SCHEMA_VERSION}"
+        )));
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let target = index as i64 + 1;
+        conn.execute_batch(&format!(
+            "BEGIN; {migration}; PRAGMA user_version = {target}; COMMIT;"
+        ))
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Creates the store's folder (mode 0700) and file (mode 0600) if they do not exist: the file
+/// holds names and emails.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|err| {
+                StoreError::Backend(format!("cannot create {}: {err}", parent.display()))
+            })?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|err| StoreError::Backend(format!("cannot open {}: {err}", path.display())))?;
+    Ok(())
+}
+
+fn backend(err: rusqlite::Error) -> StoreError {
+    StoreError::Backend(err.to_string())
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn record() -> BookingRecord {
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("customer_id".into(), "cus_1".into());
+        BookingRecord {
+            booking_id: Some(7),
+            metadata,
+            ..BookingRecord::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn records_survive_reopening_and_file_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/hookseal.db");
+        let store = SqliteStore::open(&path, Duration::from_secs(3600)).unwrap();
+        store.save_booking("a", &record()).await.unwrap();
+        drop(store);
+        let store = SqliteStore::open(&path, Duration::from_secs(3600)).unwrap();
+        assert_eq!(store.booking("a").await.unwrap(), Some(record()));
+        assert_eq!(store.booking("b").await.unwrap(), None);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "store file must be owner-only, mode {mode:o}"
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_records_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db"), Duration::ZERO).unwrap();
+        store.save_booking("a", &record()).await.unwrap();
+        // The TTL is zero, so a record written in an earlier second is expired.
+        let conn = store.connection.lock().unwrap();
+        conn.execute("UPDATE bookings SET updated_at = updated_at - 10", [])
+            .unwrap();
+        drop(conn);
+        assert_eq!(store.booking("a").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn forget_removes_the_whole_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db"), Duration::from_secs(60)).unwrap();
+        store.save_booking("a", &record()).await.unwrap();
+        let linked = BookingRecord {
+            previous_uid: Some("a".into()),
+            original_uid: Some("a".into()),
+            ..record()
+        };
+        store.save_booking("b", &linked).await.unwrap();
+        store
+            .save_booking(
+                "c",
+                &BookingRecord {
+                    previous_uid: Some("b".into()),
+                    ..linked
+                },
+            )
+            .await
+            .unwrap();
+        store.save_booking("other", &record()).await.unwrap();
+        assert_eq!(store.forget_chain("c").await.unwrap(), 3);
+        assert_eq!(store.booking("a").await.unwrap(), None);
+        assert!(store.booking("other").await.unwrap().is_some());
+    }
+}
