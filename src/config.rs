@@ -450,6 +450,12 @@ impl RouteConfig {
                  signs whatever anyone sends it would be a signing oracle"
             );
         }
+        if self.repeat_window < self.max_event_age {
+            bail!(
+                "`repeat_window` must be at least `max_event_age`, so that no repeat of an \
+                 accepted event can be delivered again with a fresh signature"
+            );
+        }
         if self.timeout.is_zero() {
             bail!("`timeout` must be more than zero");
         }

@@ -14,6 +14,9 @@ use crate::gateway::Route;
 use crate::sign::{self, Attempt};
 use crate::upstream::{Answer, UpstreamError};
 
+pub mod retry;
+pub mod worker;
+
 /// cal.com's payload version header, passed on to upstreams unchanged.
 pub const WEBHOOK_VERSION_HEADER: &str = "x-cal-webhook-version";
 

@@ -14,11 +14,12 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config::{Config, DeliveryMode, EnrichProfile, RouteConfig};
+use crate::deliver::worker::{now_ms, QueueState};
 use crate::deliver::{self, Delivery, WEBHOOK_VERSION_HEADER};
 use crate::enrich::calcom::{self, Enriched};
 use crate::inbound::{Inbound, SIGNATURE_HEADER};
 use crate::sign::Scheme;
-use crate::store::Store;
+use crate::store::{Enqueued, NewEvent, Store};
 use crate::upstream::{Upstream, UpstreamError};
 
 /// The routes and the store: everything a request needs, fixed for the request's life.
@@ -26,8 +27,11 @@ use crate::upstream::{Upstream, UpstreamError};
 pub struct Gateway {
     routes: HashMap<String, Arc<Route>>,
     store: Arc<dyn Store>,
+    queue: Arc<QueueState>,
     max_body_bytes: usize,
     body_read_timeout: Duration,
+    max_pending_events: u64,
+    min_free_disk_bytes: u64,
 }
 
 /// One configured route, with its keys parsed and its client built.
@@ -49,6 +53,7 @@ pub struct Route {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Delays before each attempt.
     pub retry_schedule: Vec<Duration>,
+    repeat_window: Duration,
     inbound: Inbound,
     profile: EnrichProfile,
     max_event_age: Duration,
@@ -66,7 +71,11 @@ impl Gateway {
     ///
     /// # Errors
     /// A route's keys, CA file or headers cannot be used.
-    pub fn new(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &Config,
+        store: Arc<dyn Store>,
+        queue: Arc<QueueState>,
+    ) -> anyhow::Result<Self> {
         let mut clients: HashMap<Option<std::path::PathBuf>, Upstream> = HashMap::new();
         let mut routes = HashMap::new();
         for route in config.routes() {
@@ -83,9 +92,17 @@ impl Gateway {
         Ok(Self {
             routes,
             store,
+            queue,
             max_body_bytes: config.server.max_body_bytes,
             body_read_timeout: config.server.body_read_timeout,
+            max_pending_events: config.store.max_pending_events,
+            min_free_disk_bytes: config.store.min_free_disk_bytes,
         })
+    }
+
+    /// Every route.
+    pub fn routes(&self) -> impl Iterator<Item = &Arc<Route>> {
+        self.routes.values()
     }
 
     /// The route serving `name`, if any.
@@ -167,10 +184,95 @@ impl Gateway {
             webhook_version: parts.headers.get(WEBHOOK_VERSION_HEADER).cloned(),
             accepted_at: deliver::unix_now(),
         };
+        if route.mode == DeliveryMode::Queued {
+            return self.enqueue(route, &enriched, delivery).await;
+        }
         let (_sent, answer) = deliver::attempt(route, &delivery).await;
         let response = sync_answer(&answer);
         log_access(route, &enriched, &delivery, &answer, started);
         Ok(response)
+    }
+
+    /// Commits an event to the queue and answers 202 only once it is durable.
+    async fn enqueue(
+        &self,
+        route: &Route,
+        enriched: &Enriched,
+        delivery: Delivery,
+    ) -> Result<Response<Full<Bytes>>, Refused> {
+        self.check_capacity()?;
+        let event = enriched.event.as_ref();
+        let identity = event.and_then(calcom::Event::identity);
+        let accepted_at_ms = now_ms();
+        let first_delay = route.retry_schedule.first().copied().unwrap_or_default();
+        let new = NewEvent {
+            route: route.name.clone(),
+            chain: enriched
+                .chain
+                .clone()
+                .unwrap_or_else(|| delivery.event_id.clone()),
+            dedupe: identity.is_some(),
+            trigger: event.map(|event| event.trigger.clone()),
+            booking_uid: event.and_then(|event| event.booking_uid.clone()),
+            body: delivery.body.to_vec(),
+            content_type: delivery
+                .content_type
+                .as_ref()
+                .map(|value| value.as_bytes().to_vec()),
+            webhook_version: delivery
+                .webhook_version
+                .as_ref()
+                .map(|value| value.as_bytes().to_vec()),
+            accepted_at_ms,
+            first_attempt_at_ms: accepted_at_ms + first_delay.as_millis() as i64,
+            event_id: delivery.event_id,
+        };
+        let enqueued = self.store.enqueue(&new, route.repeat_window).await.map_err(|err| {
+            tracing::error!(route = %route.name, error = %err, "cannot commit event to the store");
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "store cannot commit the event")
+        })?;
+        let repeat = enqueued == Enqueued::Repeat;
+        if !repeat {
+            self.queue
+                .waiting
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.queue.wake.notify_one();
+        }
+        tracing::info!(
+            route = %route.name,
+            event = new.trigger.as_deref().unwrap_or("-"),
+            booking = new.booking_uid.as_deref().unwrap_or("-"),
+            event_id = %new.event_id,
+            repeat,
+            added = enriched.added.len(),
+            "accepted"
+        );
+        let body = serde_json::json!({ "event_id": new.event_id, "repeat": repeat }).to_string();
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = StatusCode::ACCEPTED;
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(response)
+    }
+
+    /// Refuses new events while too many wait or the store's disk is nearly full, so that the
+    /// sender sees the failure now instead of an event being lost later.
+    fn check_capacity(&self) -> Result<(), Refused> {
+        use std::sync::atomic::Ordering;
+
+        let waiting = self.queue.waiting.load(Ordering::Relaxed);
+        if waiting >= self.max_pending_events {
+            let reason = format!("{waiting} events waiting, at max_pending_events");
+            return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, &reason));
+        }
+        let free = self.queue.disk_free.load(Ordering::Relaxed);
+        if free < self.min_free_disk_bytes {
+            let reason =
+                format!("{free} bytes free on the store's disk, under min_free_disk_bytes");
+            return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, &reason));
+        }
+        Ok(())
     }
 
     async fn read_body<B>(&self, body: B) -> Result<Bytes, Refused>
@@ -239,6 +341,7 @@ impl Route {
             schemes,
             headers,
             retry_schedule: config.retry_schedule(),
+            repeat_window: config.repeat_window,
             inbound: Inbound::new(
                 config.inbound_secrets()?,
                 config.inbound.allow_unsigned_from.clone(),

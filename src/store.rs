@@ -2,10 +2,17 @@
 //! queue, behind one trait with one file per backend.
 
 use std::fmt::Debug;
+use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
+pub mod queue;
 pub mod sqlite;
+
+pub use queue::{
+    Enqueued, EventState, Filter, Finish, NewEvent, QueueStats, QueuedEvent, StoredEvent,
+};
 
 /// What hookseal remembers about one booking.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,8 +54,60 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Saves a booking's record and restarts its expiry clock.
     async fn save_booking(&self, uid: &str, record: &BookingRecord) -> Result<(), StoreError>;
 
-    /// Erases the cached records of every booking in `uid`'s chain; returns how many went.
+    /// Erases the cached records, links and stored events of every booking in `uid`'s chain;
+    /// returns how many rows went.
     async fn forget_chain(&self, uid: &str) -> Result<u64, StoreError>;
+
+    /// Commits an accepted event durably, unless it repeats an event with the same id
+    /// accepted on the same route within `repeat_window`.
+    async fn enqueue(
+        &self,
+        event: &NewEvent,
+        repeat_window: Duration,
+    ) -> Result<Enqueued, StoreError>;
+
+    /// Leases up to `limit` events that are due now (unix ms) on `routes`: only the oldest
+    /// waiting event of each chain, never one of a paused route or one leased by someone else.
+    async fn claim(
+        &self,
+        routes: &[String],
+        owner: &str,
+        now_ms: i64,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<QueuedEvent>, StoreError>;
+
+    /// Records the outcome of an attempt on an event `owner` leased.
+    async fn finish(&self, seq: i64, owner: &str, finish: &Finish) -> Result<(), StoreError>;
+
+    /// Counts of waiting, retrying and dead events, the oldest waiting one and paused routes.
+    async fn stats(&self) -> Result<QueueStats, StoreError>;
+
+    /// Pauses a route: its events stay queued, unattempted, until it is resumed.
+    async fn pause_route(&self, route: &str, reason: &str) -> Result<(), StoreError>;
+
+    /// Resumes a paused route; returns whether it was paused.
+    async fn resume_route(&self, route: &str) -> Result<bool, StoreError>;
+
+    /// Stored events matching `filter`, newest first, at most `limit`.
+    async fn list(&self, filter: &Filter, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Makes matching dead (or waiting) events due again now with a fresh attempt count;
+    /// returns how many.
+    async fn retry(&self, filter: &Filter, now_ms: i64) -> Result<u64, StoreError>;
+
+    /// Deletes matching events; returns how many.
+    async fn purge(&self, filter: &Filter) -> Result<u64, StoreError>;
+
+    /// Deletes delivered events accepted before `before_ms` and expired cache entries.
+    async fn expire(&self, before_ms: i64) -> Result<u64, StoreError>;
+}
+
+impl StoredEvent {
+    /// The body as bytes.
+    pub fn body_bytes(&self) -> Bytes {
+        Bytes::from(self.body.clone())
+    }
 }
 
 /// Opens the store the config names.

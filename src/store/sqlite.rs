@@ -9,13 +9,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{BookingRecord, Store, StoreError};
+use super::{
+    BookingRecord, Enqueued, Filter, Finish, NewEvent, QueueStats, QueuedEvent, Store, StoreError,
+    StoredEvent,
+};
+
+mod queue;
 
 /// The schema version this build writes; older files are migrated forward on open.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Each migration takes the schema from the version before it to its index + 1.
-const MIGRATIONS: &[&str] = &["CREATE TABLE bookings (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE bookings (
         uid TEXT PRIMARY KEY,
         booking_id INTEGER,
         metadata TEXT NOT NULL,
@@ -26,7 +32,9 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE bookings (
         updated_at INTEGER NOT NULL
     );
     CREATE INDEX bookings_original ON bookings (original_uid);
-    CREATE INDEX bookings_updated ON bookings (updated_at);"];
+    CREATE INDEX bookings_updated ON bookings (updated_at);",
+    queue::MIGRATION,
+];
 
 /// The embedded SQLite store.
 #[derive(Debug, Clone)]
@@ -49,6 +57,10 @@ impl SqliteStore {
             )
             .map_err(backend)?;
         migrate(&connection)?;
+        // One process owns an embedded store, so leases left by a process that died are void.
+        connection
+            .execute("UPDATE events SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL", [])
+            .map_err(backend)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             cache_ttl,
@@ -98,27 +110,120 @@ impl Store for SqliteStore {
 
     async fn forget_chain(&self, uid: &str) -> Result<u64, StoreError> {
         let uid = uid.to_owned();
+        self.run(move |conn| forget_chain(conn, &uid)).await
+    }
+
+    async fn enqueue(
+        &self,
+        event: &NewEvent,
+        repeat_window: Duration,
+    ) -> Result<Enqueued, StoreError> {
+        let event = event.clone();
+        let window_ms = i64::try_from(repeat_window.as_millis()).unwrap_or(i64::MAX);
+        self.run(move |conn| queue::enqueue(conn, &event, window_ms))
+            .await
+    }
+
+    async fn claim(
+        &self,
+        routes: &[String],
+        owner: &str,
+        now_ms: i64,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<QueuedEvent>, StoreError> {
+        let routes = routes.to_vec();
+        let owner = owner.to_owned();
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        self.run(move |conn| queue::claim(conn, &routes, &owner, now_ms, lease_ms, limit))
+            .await
+    }
+
+    async fn finish(&self, seq: i64, owner: &str, finish: &Finish) -> Result<(), StoreError> {
+        let owner = owner.to_owned();
+        let finish = finish.clone();
+        self.run(move |conn| queue::finish(conn, seq, &owner, &finish))
+            .await
+    }
+
+    async fn stats(&self) -> Result<QueueStats, StoreError> {
+        self.run(|conn| queue::stats(conn)).await
+    }
+
+    async fn pause_route(&self, route: &str, reason: &str) -> Result<(), StoreError> {
+        let (route, reason) = (route.to_owned(), reason.to_owned());
+        self.run(move |conn| queue::pause(conn, &route, &reason, now_secs() * 1000))
+            .await
+    }
+
+    async fn resume_route(&self, route: &str) -> Result<bool, StoreError> {
+        let route = route.to_owned();
+        self.run(move |conn| queue::resume(conn, &route)).await
+    }
+
+    async fn list(&self, filter: &Filter, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let filter = filter.clone();
+        self.run(move |conn| queue::list(conn, &filter, limit))
+            .await
+    }
+
+    async fn retry(&self, filter: &Filter, now_ms: i64) -> Result<u64, StoreError> {
+        let filter = filter.clone();
+        self.run(move |conn| queue::retry(conn, &filter, now_ms))
+            .await
+    }
+
+    async fn purge(&self, filter: &Filter) -> Result<u64, StoreError> {
+        let filter = filter.clone();
+        self.run(move |conn| queue::purge(conn, &filter)).await
+    }
+
+    async fn expire(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let oldest = self.oldest_live();
         self.run(move |conn| {
-            let root: Option<String> = conn
-                .query_row(
-                    "SELECT original_uid FROM bookings WHERE uid = ?1",
-                    [&uid],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(backend)?
-                .flatten();
-            let root = root.unwrap_or_else(|| uid.clone());
-            let deleted = conn
+            let events = conn
                 .execute(
-                    "DELETE FROM bookings WHERE uid IN (?1, ?2) OR original_uid = ?2",
-                    params![uid, root],
+                    "DELETE FROM events WHERE state = 'delivered' AND accepted_at < ?1",
+                    [before_ms],
                 )
                 .map_err(backend)?;
-            Ok(deleted as u64)
+            let bookings = conn
+                .execute("DELETE FROM bookings WHERE updated_at < ?1", [oldest])
+                .map_err(backend)?;
+            Ok((events + bookings) as u64)
         })
         .await
     }
+}
+
+/// Deletes the cached records of `uid`'s chain and every stored event of it.
+fn forget_chain(conn: &mut Connection, uid: &str) -> Result<u64, StoreError> {
+    let tx = conn.transaction().map_err(backend)?;
+    let root: Option<String> = tx
+        .query_row(
+            "SELECT original_uid FROM bookings WHERE uid = ?1",
+            [uid],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend)?
+        .flatten();
+    let root = root.unwrap_or_else(|| uid.to_owned());
+    let chain = "SELECT uid FROM bookings WHERE original_uid = ?2 UNION SELECT ?1 UNION SELECT ?2";
+    let events = tx
+        .execute(
+            &format!("DELETE FROM events WHERE chain = ?2 OR booking_uid IN ({chain})"),
+            params![uid, root],
+        )
+        .map_err(backend)?;
+    let bookings = tx
+        .execute(
+            "DELETE FROM bookings WHERE uid IN (?1, ?2) OR original_uid = ?2",
+            params![uid, root],
+        )
+        .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok((events + bookings) as u64)
 }
 
 fn read_booking(
@@ -229,7 +334,7 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn backend(err: rusqlite::Error) -> StoreError {
+pub(super) fn backend(err: rusqlite::Error) -> StoreError {
     StoreError::Backend(err.to_string())
 }
 
