@@ -170,3 +170,5 @@ async fn records(
     Ok((current, previous))
 }
 
+#[cfg(test)]
+mod tests;
