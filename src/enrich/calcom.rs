@@ -1,9 +1,22 @@
 //! The `calcom` enrichment profile: cached metadata and reschedule lineage for cal.com events.
+//!
+//! Three pure steps and their glue: [`inspect`] reads an event's facts, [`plan`] decides what
+//! to remember and what to add, [`apply`] splices the additions into the body; [`enrich`] runs
+//! them against a [`Store`].
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::store::{Store, StoreError};
+use crate::store::{BookingRecord, Store, StoreError};
+
+mod apply;
+mod inspect;
+mod plan;
+mod trigger;
+
+pub use apply::{apply, Applied};
+pub use inspect::inspect;
+pub use plan::{plan, predecessor, Addition, Lineage, MetadataSlot, Plan};
 
 /// Where an event keeps its booking fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,19 +85,90 @@ pub struct Enriched {
     pub degraded: Option<StoreError>,
 }
 
-/// Reads the facts of a cal.com event; `None` for anything else (templates, PING without a
-/// booking is still an event, `false`, invalid JSON).
-pub fn inspect(_body: &[u8]) -> Option<Event> {
-    None
+impl Enriched {
+    /// The body as it came, with what is known of it.
+    fn unchanged(body: Bytes, event: Option<Event>, chain: Option<String>) -> Self {
+        Self {
+            body,
+            event,
+            added: Vec::new(),
+            chain,
+            degraded: None,
+        }
+    }
 }
 
 /// Enriches `body` from, and records its facts into, `store`.
-pub async fn enrich(body: Bytes, _store: &dyn Store) -> Enriched {
+///
+/// Anything that is not a cal.com event about a booking, and any body with nothing to add,
+/// goes out as the same `Bytes`. A store failure also leaves the body as it came, with
+/// [`Enriched::degraded`] set.
+#[tracing::instrument(skip_all)]
+pub async fn enrich(body: Bytes, store: &dyn Store) -> Enriched {
+    let Some(event) = inspect(&body) else {
+        return Enriched::unchanged(body, None, None);
+    };
+    let Some(uid) = event.booking_uid.clone() else {
+        return Enriched::unchanged(body, Some(event), None);
+    };
+
+    // Without the cache the best ordering key known is the booking itself.
+    let plan = match remember(&event, store).await {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return Enriched::unchanged(body, Some(event), Some(uid)),
+        Err((err, chain)) => {
+            let mut enriched = Enriched::unchanged(body, Some(event), chain.or(Some(uid)));
+            enriched.degraded = Some(err);
+            return enriched;
+        }
+    };
+
+    let Some(applied) = apply(&body, event.shape, &plan.addition) else {
+        return Enriched::unchanged(body, Some(event), Some(plan.chain));
+    };
     Enriched {
-        body,
-        event: None,
-        added: Vec::new(),
-        chain: None,
+        body: Bytes::from(applied.body),
+        event: Some(event),
+        added: applied.added,
+        chain: Some(plan.chain),
         degraded: None,
     }
 }
+
+/// Reads what the plan needs, plans, and saves what changed. On failure, returns the chain when
+/// it was already known.
+async fn remember(
+    event: &Event,
+    store: &dyn Store,
+) -> Result<Option<Plan>, (StoreError, Option<String>)> {
+    let (current, previous) = records(event, store).await.map_err(|err| (err, None))?;
+    let Some(plan) = plan(event, current.as_ref(), previous.as_ref()) else {
+        return Ok(None);
+    };
+
+    for (uid, record) in &plan.saves {
+        if let Err(err) = store.save_booking(uid, record).await {
+            return Err((err, Some(plan.chain)));
+        }
+    }
+    Ok(Some(plan))
+}
+
+/// The booking's cached record and, when the event links a new predecessor, that one's.
+async fn records(
+    event: &Event,
+    store: &dyn Store,
+) -> Result<(Option<BookingRecord>, Option<BookingRecord>), StoreError> {
+    let Some(uid) = event.booking_uid.as_deref() else {
+        return Ok((None, None));
+    };
+    let current = store.booking(uid).await?;
+    let previous = match predecessor(event, current.as_ref()) {
+        Some(link) => store.booking(&link.uid).await?,
+        None => None,
+    };
+    Ok((current, previous))
+}
+
+#[cfg(test)]
+mod tests;
