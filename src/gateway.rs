@@ -309,7 +309,8 @@ impl Gateway {
                 degraded: None,
             };
         }
-        let enriched = calcom::enrich(body, self.store.as_ref()).await;
+        let cache: &dyn crate::store::Cache = self.store.as_ref();
+        let enriched = calcom::enrich(body, cache).await;
         if let Some(err) = &enriched.degraded {
             tracing::warn!(route = %route.name, error = %err, "store failed; forwarding unenriched");
         }

@@ -42,17 +42,21 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// The operations every backend provides.
+/// The metadata cache and reschedule links: all that enrichment needs.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + Debug + 'static {
-    /// Answers when the backend is reachable.
-    async fn ping(&self) -> Result<(), StoreError>;
-
+pub trait Cache: Send + Sync {
     /// The cached record of a booking, unless absent or expired.
     async fn booking(&self, uid: &str) -> Result<Option<BookingRecord>, StoreError>;
 
     /// Saves a booking's record and restarts its expiry clock.
     async fn save_booking(&self, uid: &str, record: &BookingRecord) -> Result<(), StoreError>;
+}
+
+/// The operations every backend provides: the cache, the queue, and their upkeep.
+#[async_trait::async_trait]
+pub trait Store: Cache + Debug + 'static {
+    /// Answers when the backend is reachable.
+    async fn ping(&self) -> Result<(), StoreError>;
 
     /// Erases the cached records, links and stored events of every booking in `uid`'s chain;
     /// returns how many rows went.

@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::store::{BookingRecord, Store, StoreError};
+use crate::store::{BookingRecord, Cache, StoreError};
 
 mod apply;
 mod inspect;
@@ -104,7 +104,7 @@ impl Enriched {
 /// goes out as the same `Bytes`. A store failure also leaves the body as it came, with
 /// [`Enriched::degraded`] set.
 #[tracing::instrument(skip_all)]
-pub async fn enrich(body: Bytes, store: &dyn Store) -> Enriched {
+pub async fn enrich(body: Bytes, store: &dyn Cache) -> Enriched {
     let Some(event) = inspect(&body) else {
         return Enriched::unchanged(body, None, None);
     };
@@ -139,7 +139,7 @@ pub async fn enrich(body: Bytes, store: &dyn Store) -> Enriched {
 /// it was already known.
 async fn remember(
     event: &Event,
-    store: &dyn Store,
+    store: &dyn Cache,
 ) -> Result<Option<Plan>, (StoreError, Option<String>)> {
     let (current, previous) = records(event, store).await.map_err(|err| (err, None))?;
     let Some(plan) = plan(event, current.as_ref(), previous.as_ref()) else {
@@ -157,7 +157,7 @@ async fn remember(
 /// The booking's cached record and, when the event links a new predecessor, that one's.
 async fn records(
     event: &Event,
-    store: &dyn Store,
+    store: &dyn Cache,
 ) -> Result<(Option<BookingRecord>, Option<BookingRecord>), StoreError> {
     let Some(uid) = event.booking_uid.as_deref() else {
         return Ok((None, None));

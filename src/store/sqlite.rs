@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    BookingRecord, Enqueued, Filter, Finish, NewEvent, QueueStats, QueuedEvent, Store, StoreError,
-    StoredEvent,
+    BookingRecord, Cache, Enqueued, Filter, Finish, NewEvent, QueueStats, QueuedEvent, Store,
+    StoreError, StoredEvent,
 };
 
 mod queue;
@@ -89,12 +89,7 @@ impl SqliteStore {
 }
 
 #[async_trait::async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
-            .await
-    }
-
+impl Cache for SqliteStore {
     async fn booking(&self, uid: &str) -> Result<Option<BookingRecord>, StoreError> {
         let uid = uid.to_owned();
         let oldest = self.oldest_live();
@@ -105,6 +100,14 @@ impl Store for SqliteStore {
         let uid = uid.to_owned();
         let record = record.clone();
         self.run(move |conn| write_booking(conn, &uid, &record))
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
             .await
     }
 

@@ -178,11 +178,7 @@ impl Memory {
 }
 
 #[async_trait::async_trait]
-impl Store for Memory {
-    async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
+impl Cache for Memory {
     async fn booking(&self, uid: &str) -> Result<Option<BookingRecord>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         if self.fail_reads {
@@ -198,12 +194,5 @@ impl Store for Memory {
         }
         self.insert(uid, record.clone());
         Ok(())
-    }
-
-    async fn forget_chain(&self, uid: &str) -> Result<u64, StoreError> {
-        let mut records = self.records.lock().expect("test lock");
-        let before = records.len();
-        records.retain(|key, record| key != uid && record.original_uid.as_deref() != Some(uid));
-        Ok((before - records.len()) as u64)
     }
 }
