@@ -15,6 +15,7 @@
 pub mod app;
 pub mod config;
 pub mod deliver;
+pub mod deliveries;
 pub mod demo;
 pub mod enrich;
 pub mod event_id;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use hookseal::config::{Config, LogFormat};
+use hookseal::deliveries::{self, Selection};
 
 /// A webhook gateway for self-hosted cal.com: authenticates, enriches, signs and delivers.
 #[derive(Debug, Parser)]
@@ -34,6 +35,59 @@ enum Command {
     },
     /// Runs the gateway, a receiver and a replayed cal.com booking lifecycle on loopback.
     Demo,
+    /// Lists, shows, replays or purges stored events, and resumes paused routes.
+    Deliveries {
+        /// The TOML config file naming the store.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: DeliveriesAction,
+    },
+    /// Erases a booking chain's cached metadata, links and stored events (erasure requests).
+    Forget {
+        /// The TOML config file naming the store.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Any booking uid of the chain.
+        #[arg(long)]
+        booking: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeliveriesAction {
+    /// Lists stored events, newest first.
+    List {
+        #[command(flatten)]
+        selection: Selection,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Shows stored events in full, with their bodies, as JSON lines.
+    Show {
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Makes waiting events due now, and replays dead ones with a fresh attempt count.
+    Retry {
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Deletes stored events.
+    Purge {
+        #[command(flatten)]
+        selection: Selection,
+        /// Allows an empty selection, which deletes every event.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Resumes a route paused by a 410 from its upstream.
+    Resume {
+        /// The route's name.
+        #[arg(long)]
+        route: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,6 +96,8 @@ fn main() -> ExitCode {
         Command::Serve { config } => serve(&config, cli.log_format),
         Command::Check { config } => check(&config),
         Command::Demo => demo(),
+        Command::Deliveries { config, action } => deliveries(config, action),
+        Command::Forget { config, booking } => forget(&config, &booking),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,6 +130,57 @@ fn check(path: &PathBuf) -> anyhow::Result<()> {
 fn demo() -> anyhow::Result<()> {
     init_logging(LogFormat::Text, Some("warn"))?;
     runtime()?.block_on(hookseal::demo::run())
+}
+
+fn deliveries(config: Option<PathBuf>, action: DeliveriesAction) -> anyhow::Result<()> {
+    let config = config.context("--config is required")?;
+    let config = Config::load(&config)?;
+    runtime()?.block_on(async {
+        let store = hookseal::store::open(&config.store)?;
+        let store = store.as_ref();
+        match action {
+            DeliveriesAction::List { selection, limit } => {
+                print!("{}", deliveries::list(store, &selection, limit).await?);
+            }
+            DeliveriesAction::Show { selection } => {
+                print!("{}", deliveries::show(store, &selection).await?)
+            }
+            DeliveriesAction::Retry { selection } => {
+                println!(
+                    "{} events due again",
+                    deliveries::retry(store, &selection).await?
+                );
+            }
+            DeliveriesAction::Purge { selection, all } => {
+                println!(
+                    "{} events purged",
+                    deliveries::purge(store, &selection, all).await?
+                );
+            }
+            DeliveriesAction::Resume { route } => {
+                let was_paused = store.resume_route(&route).await?;
+                println!(
+                    "route {route} {}",
+                    if was_paused {
+                        "resumed"
+                    } else {
+                        "was not paused"
+                    }
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
+fn forget(path: &PathBuf, booking: &str) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    runtime()?.block_on(async {
+        let store = hookseal::store::open(&config.store)?;
+        let removed = store.forget_chain(booking).await?;
+        println!("forgot booking chain of {booking}: {removed} rows erased");
+        Ok(())
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

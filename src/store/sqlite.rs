@@ -57,14 +57,27 @@ impl SqliteStore {
             )
             .map_err(backend)?;
         migrate(&connection)?;
-        // One process owns an embedded store, so leases left by a process that died are void.
-        connection
-            .execute("UPDATE events SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL", [])
-            .map_err(backend)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             cache_ttl,
         })
+    }
+
+    /// Voids every lease. Only one serving process may own an embedded store, so when it
+    /// starts, leases left by a process that died are void and their events are due again.
+    ///
+    /// # Errors
+    /// The update fails.
+    pub fn release_leases(&self) -> Result<u64, StoreError> {
+        let connection = self.connection.lock().map_err(|_| poisoned())?;
+        let released = connection
+            .execute(
+                "UPDATE events SET lease_owner = NULL, lease_until = NULL
+                 WHERE lease_owner IS NOT NULL",
+                [],
+            )
+            .map_err(backend)?;
+        Ok(released as u64)
     }
 
     async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -74,9 +87,7 @@ impl SqliteStore {
     {
         let connection = Arc::clone(&self.connection);
         tokio::task::spawn_blocking(move || {
-            let mut guard = connection
-                .lock()
-                .map_err(|_| StoreError::Backend("store connection lock poisoned".to_owned()))?;
+            let mut guard = connection.lock().map_err(|_| poisoned())?;
             work(&mut guard)
         })
         .await
@@ -335,6 +346,10 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
         .open(path)
         .map_err(|err| StoreError::Backend(format!("cannot open {}: {err}", path.display())))?;
     Ok(())
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("store connection lock poisoned".to_owned())
 }
 
 pub(super) fn backend(err: rusqlite::Error) -> StoreError {

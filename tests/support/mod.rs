@@ -421,3 +421,68 @@ pub fn tools_python() -> PathBuf {
     );
     python
 }
+
+// ---- the command line ----
+
+/// Runs `hookseal ARGS` to completion; returns whether it succeeded, and its stdout and stderr.
+pub fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("hookseal runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+impl Hookseal {
+    /// The config file the process was started with.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("hookseal.toml")
+    }
+
+    /// `hookseal deliveries show` for this process's store, parsed.
+    pub fn stored(&self, selection: &[&str]) -> Vec<serde_json::Value> {
+        let config = self.config_path();
+        let mut args = vec!["deliveries", "show", "--config", config.to_str().unwrap()];
+        args.extend_from_slice(selection);
+        let (ok, stdout, stderr) = cli(&args);
+        if !ok {
+            assert!(stderr.contains("no stored event matches"), "{stderr}");
+            return Vec::new();
+        }
+        stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until the stored event selected is in `state`, and returns it.
+    pub async fn wait_state(&self, selection: &[&str], state: &str) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let stored = self.stored(selection);
+            if let Some(event) = stored.iter().find(|event| event["state"] == state) {
+                return event.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never {state}: {stored:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Runs `hookseal deliveries ACTION` on this process's store.
+    pub fn deliveries(&self, action: &str, selection: &[&str]) -> String {
+        let config = self.config_path();
+        let mut args = vec!["deliveries", action, "--config", config.to_str().unwrap()];
+        args.extend_from_slice(selection);
+        let (ok, stdout, stderr) = cli(&args);
+        assert!(ok, "deliveries {action} failed: {stderr}");
+        stdout
+    }
+}
