@@ -46,6 +46,7 @@ fn program(tool: Tool) -> (PathBuf, PathBuf) {
             (python, tools.join(script))
         }
         Tool::Node(script) => {
+            // Every Node script runs with node_modules in place, as setup.sh leaves it.
             let modules = tools.join("node_modules/@octokit/webhooks-methods");
             assert!(
                 modules.exists(),
@@ -61,6 +62,7 @@ fn program(tool: Tool) -> (PathBuf, PathBuf) {
 fn library_accepts(tool: Tool, secret: &str, request: &Request) -> bool {
     let (program, script) = program(tool);
     let input = serde_json::json!({
+        "scheme": request.scheme,
         "secret": secret,
         "headers": request.headers_json(),
         "body_base64": base64::engine::general_purpose::STANDARD.encode(&request.body),
@@ -97,6 +99,7 @@ fn library_accepts(tool: Tool, secret: &str, request: &Request) -> bool {
 /// A signed request as the upstream would receive it.
 #[derive(Debug, Clone)]
 struct Request {
+    scheme: String,
     headers: HeaderMap,
     body: Vec<u8>,
     url: String,
@@ -162,6 +165,7 @@ fn signed(config: &SignConfig, body: &[u8], content_type: &str, timestamp: i64) 
     }
     let url = changed.map_or_else(|| UPSTREAM.to_owned(), |uri| uri.to_string());
     Request {
+        scheme: config.scheme.clone(),
         headers: map,
         body: body.to_vec(),
         url,
@@ -331,6 +335,48 @@ fn twilio_passes_request_validator_for_forms_and_json() {
             library_accepts(Tool::Python("verify_twilio.py"), token, &request),
             "{name}"
         );
+    }
+}
+
+#[test]
+fn body_hmac_schemes_pass_the_documented_python_and_node_checks() {
+    let secret = "shpss_0123456789abcdef";
+    for scheme in ["shopify", "calcom"] {
+        for (name, body) in fixtures() {
+            let request = signed(&entry(scheme, &[secret]), &body, JSON, now_unix());
+            for tool in [
+                Tool::Python("verify_body_hmac.py"),
+                Tool::Node("verify_node.mjs"),
+            ] {
+                assert!(
+                    library_accepts(tool, secret, &request),
+                    "{scheme} {tool:?} {name}"
+                );
+                assert!(
+                    !library_accepts(tool, "other", &request),
+                    "{scheme} {tool:?} {name}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn timestamped_schemes_pass_the_documented_node_checks() {
+    let subjects = [
+        ("standard-webhooks", whsec(31)),
+        ("svix", whsec(32)),
+        ("stripe", "whsec_node_33".to_owned()),
+        ("slack", "slack-node-34".to_owned()),
+    ];
+    for (scheme, secret) in subjects {
+        for (name, body) in fixtures() {
+            let tool = Tool::Node("verify_node.mjs");
+            let request = signed(&entry(scheme, &[&secret]), &body, JSON, now_unix());
+            assert!(library_accepts(tool, &secret, &request), "{scheme} {name}");
+            let stale = signed(&entry(scheme, &[&secret]), &body, JSON, now_unix() - 400);
+            assert!(!library_accepts(tool, &secret, &stale), "{scheme} {name}");
+        }
     }
 }
 
@@ -601,6 +647,82 @@ fn verify_agrees_with_twilio_for_json_and_forms() {
         subject.content_type = content_type;
         agreement(&subject);
     }
+}
+
+#[test]
+fn verify_agrees_with_the_documented_body_hmac_checks() {
+    let cases = [
+        (
+            "shopify",
+            Tool::Python("verify_body_hmac.py"),
+            "x-shopify-hmac-sha256",
+        ),
+        (
+            "shopify",
+            Tool::Node("verify_node.mjs"),
+            "x-shopify-hmac-sha256",
+        ),
+        (
+            "calcom",
+            Tool::Python("verify_body_hmac.py"),
+            "x-cal-signature-256",
+        ),
+        (
+            "calcom",
+            Tool::Node("verify_node.mjs"),
+            "x-cal-signature-256",
+        ),
+    ];
+    for (scheme, tool, header) in cases {
+        let mut subject = subject(scheme, "body-hmac-secret", tool, header);
+        subject.has_timestamp = false;
+        agreement(&subject);
+    }
+}
+
+// ---- the docs quote what the tests run ----
+
+#[test]
+fn receiver_docs_quote_every_tested_snippet_verbatim() {
+    let docs = std::fs::read_to_string(repo().join("docs/receivers.md")).expect("docs present");
+    let tools = repo().join("tests/tools");
+    let mut found = 0;
+    for item in std::fs::read_dir(&tools).expect("tools present") {
+        let path = item.expect("readable").path();
+        if !path
+            .extension()
+            .is_some_and(|ext| ext == "py" || ext == "mjs")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("readable");
+        for snippet in snippets(&text) {
+            found += 1;
+            assert!(
+                docs.contains(&snippet),
+                "docs/receivers.md lacks, from {}:\n{snippet}",
+                path.display()
+            );
+        }
+    }
+    assert!(found >= 12, "only {found} snippets found");
+}
+
+/// The text between `receiver snippet begin` and `end` marker lines.
+fn snippets(text: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in text.lines() {
+        if line.ends_with("receiver snippet begin") {
+            current = Some(Vec::new());
+        } else if line.ends_with("receiver snippet end") {
+            let lines = current.take().expect("begin before end");
+            all.push(lines.join("\n").trim().to_owned());
+        } else if let Some(lines) = current.as_mut() {
+            lines.push(line);
+        }
+    }
+    all
 }
 
 // ---- the commands ----
