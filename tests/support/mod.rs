@@ -486,3 +486,45 @@ impl Hookseal {
         stdout
     }
 }
+
+/// Whether the Python script `tests/tools/<script>` (one of the pinned reference libraries)
+/// accepts what an upstream received. Fails the test if the script itself breaks.
+pub fn library_accepts(script: &str, secret: &str, received: &Received) -> bool {
+    use base64::Engine as _;
+    use std::io::Write as _;
+
+    let headers: serde_json::Map<String, serde_json::Value> = received
+        .headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or_default().into()))
+        .collect();
+    let input = serde_json::json!({
+        "secret": secret,
+        "headers": headers,
+        "body_base64": base64::engine::general_purpose::STANDARD.encode(&received.body),
+        "url": serde_json::Value::Null,
+    });
+    let mut child = Command::new(tools_python())
+        .arg(repo().join("tests/tools").join(script))
+        .current_dir(repo().join("tests/tools"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    match output.status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        _ => panic!(
+            "{script} broke: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
