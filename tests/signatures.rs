@@ -684,7 +684,7 @@ fn verify_agrees_with_the_documented_body_hmac_checks() {
 
 #[test]
 fn receiver_docs_quote_every_tested_snippet_verbatim() {
-    let docs = std::fs::read_to_string(repo().join("docs/receivers.md")).expect("docs present");
+    let docs = std::fs::read_to_string(repo().join("README.md")).expect("docs present");
     let tools = repo().join("tests/tools");
     let mut found = 0;
     for item in std::fs::read_dir(&tools).expect("tools present") {
@@ -700,7 +700,7 @@ fn receiver_docs_quote_every_tested_snippet_verbatim() {
             found += 1;
             assert!(
                 docs.contains(&snippet),
-                "docs/receivers.md lacks, from {}:\n{snippet}",
+                "README.md lacks, from {}:\n{snippet}",
                 path.display()
             );
         }

@@ -1,5 +1,5 @@
 """Verifies the body-only HMAC schemes (shopify, calcom) with Python's standard library: the
-snippets docs/receivers.md shows. The request's "scheme" picks the check."""
+snippets README.md shows. The request's "scheme" picks the check."""
 
 from harness import run
 

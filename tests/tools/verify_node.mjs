@@ -1,5 +1,5 @@
 // Verifies hookseal's signatures the way a Node receiver without a scheme library would, with
-// node:crypto only: the snippets docs/receivers.md shows. Reads {"scheme", "secret", "headers",
+// node:crypto only: the snippets README.md shows. Reads {"scheme", "secret", "headers",
 // "body_base64"} as JSON from stdin; exits 0 if accepted, 1 if rejected, 3 if the script failed.
 import { readFileSync } from "node:fs";
 
