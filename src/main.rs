@@ -264,7 +264,7 @@ fn now_unix() -> i64 {
     })
 }
 
-fn serve(path: &PathBuf, log_format: Option<LogFormat>) -> anyhow::Result<()> {
+fn serve(path: &Path, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     init_logging(
         log_format.unwrap_or(config.log.format),
@@ -277,7 +277,7 @@ fn serve(path: &PathBuf, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     })
 }
 
-fn check(path: &PathBuf) -> anyhow::Result<()> {
+fn check(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     println!("{}: ok ({} routes)", path.display(), config.routes.len());
     Ok(())
@@ -329,7 +329,7 @@ fn deliveries(config: Option<PathBuf>, action: DeliveriesAction) -> anyhow::Resu
     })
 }
 
-fn forget(path: &PathBuf, booking: &str) -> anyhow::Result<()> {
+fn forget(path: &Path, booking: &str) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     runtime()?.block_on(async {
         let store = hookseal::store::open(&config.store)?;

@@ -402,10 +402,11 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("s.db"), Duration::ZERO).unwrap();
         store.save_booking("a", &record()).await.unwrap();
         // The TTL is zero, so a record written in an earlier second is expired.
-        let conn = store.connection.lock().unwrap();
-        conn.execute("UPDATE bookings SET updated_at = updated_at - 10", [])
-            .unwrap();
-        drop(conn);
+        {
+            let conn = store.connection.lock().unwrap();
+            conn.execute("UPDATE bookings SET updated_at = updated_at - 10", [])
+                .unwrap();
+        }
         assert_eq!(store.booking("a").await.unwrap(), None);
     }
 

@@ -272,15 +272,12 @@ impl Hookseal {
                 shared.lock().unwrap().push(line);
             }
         });
-        let addr = match addr_receiver.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "hookseal did not start; log:\n{}",
-                    logs.lock().unwrap().join("\n")
-                );
-            }
+        let Ok(addr) = addr_receiver.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!(
+                "hookseal did not start; log:\n{}",
+                logs.lock().unwrap().join("\n")
+            );
         };
         Self {
             child,
