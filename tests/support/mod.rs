@@ -240,11 +240,31 @@ impl Hookseal {
         hookseal
     }
 
+    /// Starts hookseal with extra `[server]` and `[store]` keys before `config`, and extra
+    /// environment variables.
+    pub fn start_with(server: &str, store: &str, config: &str, env: &[(&str, &str)]) -> Self {
+        let tempdir = tempfile::tempdir().unwrap();
+        let dir = tempdir.path().to_path_buf();
+        let mut hookseal = Self::write_and_spawn(&dir, server, store, config, env);
+        hookseal._tempdir = Some(tempdir);
+        hookseal
+    }
+
     /// Starts hookseal in `dir` (kept by the caller), with extra environment variables.
     pub fn start_in(dir: &Path, config: &str, env: &[(&str, &str)]) -> Self {
+        Self::write_and_spawn(dir, "", "", config, env)
+    }
+
+    fn write_and_spawn(
+        dir: &Path,
+        server: &str,
+        store_keys: &str,
+        config: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let store = dir.join("store/hookseal.db");
         let full = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n\n[store]\npath = {:?}\n\n{config}",
+            "[server]\nlisten = \"127.0.0.1:0\"\n{server}\n\n[store]\npath = {:?}\n{store_keys}\n\n{config}",
             store.display().to_string()
         );
         let path = dir.join("hookseal.toml");
