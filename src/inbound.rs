@@ -94,20 +94,15 @@ impl Inbound {
 
 /// cal.com's signature: hex HMAC-SHA256 of the raw body keyed with the secret's UTF-8 bytes.
 pub fn calcom_signature(secret: &Secret, body: &[u8]) -> String {
-    let mut mac = new_mac(secret);
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    crate::sign::calcom::SIGNATURE.value(secret, body)
 }
 
 fn hmac_matches(secret: &Secret, body: &[u8], digest: &[u8]) -> bool {
-    let mut mac = new_mac(secret);
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_bytes())
+        .expect("HMAC takes keys of any length");
     mac.update(body);
     // `verify_slice` compares in constant time.
     mac.verify_slice(digest).is_ok()
-}
-
-fn new_mac(secret: &Secret) -> Hmac<Sha256> {
-    Hmac::<Sha256>::new_from_slice(secret.expose_bytes()).expect("HMAC takes keys of any length")
 }
 
 #[cfg(test)]

@@ -114,11 +114,11 @@ impl Scheme {
             "standard-webhooks" => Box::new(standard_webhooks::Sign::new(&secrets)?),
             "svix" => Box::new(svix::sign(&secrets)?),
             "stripe" => Box::new(stripe::Sign::new(secrets)),
-            "github" => Box::new(github::Sign::new(first(secrets))),
+            "github" => Box::new(github::signer(first(secrets))),
             "slack" => Box::new(slack::Sign::new(first(secrets))),
-            "shopify" => Box::new(shopify::Sign::new(first(secrets))),
+            "shopify" => Box::new(shopify::signer(first(secrets))),
             "twilio" => Box::new(twilio::Sign::new(first(secrets))),
-            "calcom" => Box::new(calcom::Sign::new(first(secrets))),
+            "calcom" => Box::new(calcom::signer(first(secrets))),
             _ => Box::new(generic::Sign::new(config, first(secrets))?),
         };
         Ok(Self { name, signer })

@@ -3,7 +3,40 @@
 
 use super::mac::{self, Encoding};
 use super::verify::{header, Request, VerifyFailure};
+use super::{push_header, Attempt, Signature, Signer};
 use crate::secret::Secret;
+
+/// Headers a scheme sends beside its MAC, such as GitHub's delivery id.
+pub type ExtraHeaders = fn(&Attempt<'_>, &mut Signature);
+
+/// Signs with the entry's first secret: the MAC header, then the scheme's extra headers.
+#[derive(Debug)]
+pub struct BodyMacSigner {
+    mac: BodyMac,
+    secret: Secret,
+    extra: ExtraHeaders,
+}
+
+impl BodyMacSigner {
+    /// A signer for `mac` keyed with the secret's UTF-8 bytes.
+    pub fn new(mac: BodyMac, secret: Secret, extra: ExtraHeaders) -> Self {
+        Self { mac, secret, extra }
+    }
+}
+
+impl Signer for BodyMacSigner {
+    fn sign(&self, attempt: &Attempt<'_>, out: &mut Signature) {
+        push_header(
+            out,
+            self.mac.header,
+            &self.mac.value(&self.secret, attempt.body),
+        );
+        (self.extra)(attempt, out);
+    }
+}
+
+/// For schemes that send nothing beside the MAC.
+pub fn no_extra(_attempt: &Attempt<'_>, _out: &mut Signature) {}
 
 /// A body-only HMAC-SHA256 header: its name, prefix and encoding.
 #[derive(Debug, Clone, Copy)]

@@ -1,10 +1,9 @@
 //! cal.com's own scheme: `X-Cal-Signature-256: {hex HMAC-SHA256 of the body}`, for receivers
 //! written against cal.com directly.
 
-use super::body_mac::BodyMac;
+use super::body_mac::{no_extra, BodyMac, BodyMacSigner};
 use super::mac::Encoding;
 use super::verify::{Request, VerifyFailure};
-use super::{push_header, Attempt, Signature, Signer};
 use crate::secret::Secret;
 
 /// The signature header.
@@ -14,27 +13,9 @@ pub const SIGNATURE: BodyMac = BodyMac {
     encoding: Encoding::Hex,
 };
 
-/// Signs with the entry's first secret.
-#[derive(Debug)]
-pub struct Sign {
-    secret: Secret,
-}
-
-impl Sign {
-    /// Keeps the secret; its UTF-8 bytes are the key.
-    pub fn new(secret: Secret) -> Self {
-        Self { secret }
-    }
-}
-
-impl Signer for Sign {
-    fn sign(&self, attempt: &Attempt<'_>, out: &mut Signature) {
-        push_header(
-            out,
-            SIGNATURE.header,
-            &SIGNATURE.value(&self.secret, attempt.body),
-        );
-    }
+/// Signs with the entry's first secret; its UTF-8 bytes are the key.
+pub fn signer(secret: Secret) -> BodyMacSigner {
+    BodyMacSigner::new(SIGNATURE, secret, no_extra)
 }
 
 /// Checks a request against one secret.

@@ -1,10 +1,10 @@
 //! GitHub: `X-Hub-Signature-256: sha256={hex HMAC-SHA256 of the body}` and an
 //! `X-GitHub-Delivery` id, which is the event id so receivers can drop repeats.
 
-use super::body_mac::BodyMac;
+use super::body_mac::{BodyMac, BodyMacSigner};
 use super::mac::Encoding;
 use super::verify::{Request, VerifyFailure};
-use super::{push_header, Attempt, Signature, Signer};
+use super::{push_header, Attempt, Signature};
 use crate::secret::Secret;
 
 /// The signature header.
@@ -14,28 +14,14 @@ pub const SIGNATURE: BodyMac = BodyMac {
     encoding: Encoding::Hex,
 };
 
-/// Signs with the entry's first secret.
-#[derive(Debug)]
-pub struct Sign {
-    secret: Secret,
+/// Signs with the entry's first secret; its UTF-8 bytes are the key.
+pub fn signer(secret: Secret) -> BodyMacSigner {
+    BodyMacSigner::new(SIGNATURE, secret, delivery_id)
 }
 
-impl Sign {
-    /// Keeps the secret; its UTF-8 bytes are the key.
-    pub fn new(secret: Secret) -> Self {
-        Self { secret }
-    }
-}
-
-impl Signer for Sign {
-    fn sign(&self, attempt: &Attempt<'_>, out: &mut Signature) {
-        push_header(
-            out,
-            SIGNATURE.header,
-            &SIGNATURE.value(&self.secret, attempt.body),
-        );
-        push_header(out, "x-github-delivery", attempt.event_id);
-    }
+/// The event id as `X-GitHub-Delivery`, so receivers can drop repeats.
+fn delivery_id(attempt: &Attempt<'_>, out: &mut Signature) {
+    push_header(out, "x-github-delivery", attempt.event_id);
 }
 
 /// Checks a request against one secret.

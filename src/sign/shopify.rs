@@ -5,10 +5,10 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::body_mac::BodyMac;
+use super::body_mac::{BodyMac, BodyMacSigner};
 use super::mac::Encoding;
 use super::verify::{Request, VerifyFailure};
-use super::{push_header, Attempt, Signature, Signer};
+use super::{push_header, Attempt, Signature};
 use crate::secret::Secret;
 
 /// The signature header.
@@ -18,31 +18,17 @@ pub const SIGNATURE: BodyMac = BodyMac {
     encoding: Encoding::Base64,
 };
 
-/// Signs with the entry's first secret.
-#[derive(Debug)]
-pub struct Sign {
-    secret: Secret,
+/// Signs with the entry's first secret; its UTF-8 bytes are the key.
+pub fn signer(secret: Secret) -> BodyMacSigner {
+    BodyMacSigner::new(SIGNATURE, secret, ids)
 }
 
-impl Sign {
-    /// Keeps the secret; its UTF-8 bytes are the key.
-    pub fn new(secret: Secret) -> Self {
-        Self { secret }
-    }
-}
-
-impl Signer for Sign {
-    fn sign(&self, attempt: &Attempt<'_>, out: &mut Signature) {
-        push_header(
-            out,
-            SIGNATURE.header,
-            &SIGNATURE.value(&self.secret, attempt.body),
-        );
-        push_header(out, "x-shopify-webhook-id", attempt.attempt_id);
-        push_header(out, "x-shopify-event-id", attempt.event_id);
-        if let Some(triggered_at) = rfc3339(attempt.accepted_at) {
-            push_header(out, "x-shopify-triggered-at", &triggered_at);
-        }
+/// The attempt id, the event id and when hookseal accepted the event.
+fn ids(attempt: &Attempt<'_>, out: &mut Signature) {
+    push_header(out, "x-shopify-webhook-id", attempt.attempt_id);
+    push_header(out, "x-shopify-event-id", attempt.event_id);
+    if let Some(triggered_at) = rfc3339(attempt.accepted_at) {
+        push_header(out, "x-shopify-triggered-at", &triggered_at);
     }
 }
 
