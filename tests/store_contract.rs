@@ -445,7 +445,7 @@ async fn two_replicas_claim_each_event_once_and_chains_in_order() {
         expected.insert(chain, seqs);
     }
 
-    let log = Arc::new(Mutex::new(Vec::<(String, i64)>::new()));
+    let log = Arc::new(Mutex::new(Vec::<(String, String, i64)>::new()));
     let out = Arc::new(Mutex::new(HashSet::<String>::new()));
     let loops: Vec<_> = replicas
         .into_iter()
@@ -466,7 +466,11 @@ async fn two_replicas_claim_each_event_once_and_chains_in_order() {
     }
 
     let log = log.lock().unwrap().clone();
-    let mut claimed: Vec<i64> = log.iter().map(|(_, seq)| *seq).collect();
+    for replica in ["replica0", "replica1"] {
+        let count = log.iter().filter(|(_, owner, _)| owner == replica).count();
+        assert!(count > 0, "{replica} claimed nothing: the race was not run");
+    }
+    let mut claimed: Vec<i64> = log.iter().map(|(_, _, seq)| *seq).collect();
     claimed.sort_unstable();
     claimed.dedup();
     assert_eq!(claimed.len(), log.len(), "an event was claimed twice");
@@ -474,10 +478,46 @@ async fn two_replicas_claim_each_event_once_and_chains_in_order() {
     for (chain, seqs) in expected {
         let order: Vec<i64> = log
             .iter()
-            .filter(|(claimed_chain, _)| *claimed_chain == chain)
-            .map(|(_, seq)| *seq)
+            .filter(|(claimed_chain, _, _)| *claimed_chain == chain)
+            .map(|(_, _, seq)| *seq)
             .collect();
         assert_eq!(order, seqs, "claims of {chain} out of order");
+    }
+}
+
+/// The same event arriving at two replicas at the same moment is stored once: the other
+/// enqueue waits for the first to commit, then sees it as a repeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_store_a_racing_repeat_once() {
+    let url = Cluster::shared().fresh_database().await;
+    let replicas = [
+        PostgresStore::connect(&Secret::new(url.clone()), LONG_TTL)
+            .await
+            .unwrap(),
+        PostgresStore::connect(&Secret::new(url), LONG_TTL)
+            .await
+            .unwrap(),
+    ];
+    for round in 0..50 {
+        let racers: Vec<_> = replicas
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(index, store)| {
+                // Chains differ, as they may when the cache changed in between: the event id
+                // alone must be enough to catch the repeat.
+                let chain = format!("chain{round}-{index}");
+                let new = event("crm", &format!("e{round}"), &chain, None);
+                tokio::spawn(async move { store.enqueue(&new, WINDOW).await.unwrap() })
+            })
+            .collect();
+        let mut accepted = 0;
+        for racer in racers {
+            if matches!(racer.await.unwrap(), Enqueued::Accepted(_)) {
+                accepted += 1;
+            }
+        }
+        assert_eq!(accepted, 1, "round {round}");
     }
 }
 
@@ -486,7 +526,7 @@ async fn two_replicas_claim_each_event_once_and_chains_in_order() {
 async fn claim_loop(
     store: PostgresStore,
     owner: String,
-    log: Arc<Mutex<Vec<(String, i64)>>>,
+    log: Arc<Mutex<Vec<(String, String, i64)>>>,
     out: Arc<Mutex<HashSet<String>>>,
     total: usize,
 ) {
@@ -508,7 +548,9 @@ async fn claim_loop(
                 "two events of {} out at once",
                 event.chain
             );
-            log.lock().unwrap().push((event.chain.clone(), event.seq));
+            log.lock()
+                .unwrap()
+                .push((event.chain.clone(), owner.clone(), event.seq));
             let (store, owner, out) = (store.clone(), owner.clone(), Arc::clone(&out));
             attempts.push(tokio::spawn(async move {
                 tokio::task::yield_now().await;
