@@ -408,6 +408,83 @@ async fn expire_deletes_old_delivered_events(store: Arc<dyn Store>) {
     assert!(store.booking("kept").await.unwrap().is_some());
 }
 
+// ---- the shared store's own duties ----
+
+/// Replicas starting at once all open the store; the migration runs once, under its lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_starting_together_all_migrate() {
+    let url = Cluster::shared().fresh_database().await;
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = Secret::new(url.clone());
+            tokio::spawn(async move { PostgresStore::connect(&url, LONG_TTL).await })
+        })
+        .collect();
+    for start in starts {
+        start.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_the_build_is_refused() {
+    let url = Cluster::shared().fresh_database().await;
+    PostgresStore::connect(&Secret::new(url.clone()), LONG_TTL)
+        .await
+        .unwrap();
+    Cluster::execute(&url, "UPDATE hookseal_schema SET version = 99").await;
+
+    let err = PostgresStore::connect(&Secret::new(url), LONG_TTL)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("newer than this build"), "{err}");
+}
+
+/// Unlike the embedded store, opening does not void leases: other replicas hold them.
+#[tokio::test]
+async fn opening_keeps_the_leases_of_other_replicas() {
+    let url = Cluster::shared().fresh_database().await;
+    let first: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(&Secret::new(url.clone()), LONG_TTL)
+            .await
+            .unwrap(),
+    );
+    enqueue(&first, &event("crm", "a1", "A", None)).await;
+    assert_eq!(claim(&first, "w1", now_ms(), 1).await.len(), 1);
+
+    let second: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(&Secret::new(url), LONG_TTL)
+            .await
+            .unwrap(),
+    );
+    assert!(claim(&second, "w2", now_ms(), 1).await.is_empty());
+}
+
+/// The URL's password appears in no error and no `Debug` output.
+#[tokio::test]
+async fn the_url_password_is_never_shown() {
+    const PASSWORD: &str = "hunter2-not-real";
+    let cluster = Cluster::shared();
+    let unreachable = format!("postgres://postgres:{PASSWORD}@127.0.0.1:1/db");
+    let malformed = format!("postgres://postgres:{PASSWORD}@127.0.0.1:notaport/db");
+    for url in [unreachable, malformed] {
+        let err = PostgresStore::connect(&Secret::new(url), LONG_TTL)
+            .await
+            .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains(PASSWORD), "{err}");
+    }
+
+    // The test cluster trusts loopback, so a password is accepted and ignored.
+    let url =
+        cluster
+            .fresh_database()
+            .await
+            .replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1);
+    let store = PostgresStore::connect(&Secret::new(url), LONG_TTL)
+        .await
+        .unwrap();
+    assert!(!format!("{store:?}").contains(PASSWORD));
+}
+
 // ---- two replicas on one database ----
 
 /// Two stores on one database claim in parallel loops, as two replicas' workers do, over
