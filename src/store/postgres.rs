@@ -5,7 +5,8 @@
 //! a password, so it reaches no error message, log line or `Debug` output.
 //!
 //! Unlike the embedded store, leases are not cleared at open: other replicas hold them, and
-//! a lease left by a replica that died simply runs out.
+//! a lease left by a replica that died simply runs out. Lease times come from each replica's
+//! own clock, so the replicas' clocks must agree to well within the workers' lease margin.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
