@@ -2,7 +2,9 @@
 //! PostgreSQL database (on a throwaway cluster this test binary starts for itself).
 //!
 //! Each behaviour is one function taking an `Arc<dyn Store>`; `contract!` calls it once per
-//! backend. The PostgreSQL-only part checks claims of two replicas racing on one database.
+//! backend. The PostgreSQL-only part checks the shared store's own duties (migration, leases
+//! kept at open, the URL kept secret) and replicas racing on one database. The file is long
+//! because the contract is one list of short behaviours sharing one set of helpers.
 
 #[path = "support/postgres.rs"]
 mod postgres_support;
