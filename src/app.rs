@@ -30,8 +30,9 @@ impl App {
     /// # Errors
     /// The store cannot be opened, a route cannot be built, or the address cannot be bound.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let store =
-            crate::store::open_for_serving(&config.store).context("cannot open the store")?;
+        let store = crate::store::open_for_serving(&config.store)
+            .await
+            .context("cannot open the store")?;
         let disk =
             (config.store.kind == StoreKind::Sqlite).then(|| store_folder(&config.store.path));
         let queue = Arc::new(QueueState::new(disk));

@@ -292,7 +292,7 @@ fn deliveries(config: Option<PathBuf>, action: DeliveriesAction) -> anyhow::Resu
     let config = config.context("--config is required")?;
     let config = Config::load(&config)?;
     runtime()?.block_on(async {
-        let store = hookseal::store::open(&config.store)?;
+        let store = hookseal::store::open(&config.store).await?;
         let store = store.as_ref();
         match action {
             DeliveriesAction::List { selection, limit } => {
@@ -332,7 +332,7 @@ fn deliveries(config: Option<PathBuf>, action: DeliveriesAction) -> anyhow::Resu
 fn forget(path: &Path, booking: &str) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     runtime()?.block_on(async {
-        let store = hookseal::store::open(&config.store)?;
+        let store = hookseal::store::open(&config.store).await?;
         let removed = store.forget_chain(booking).await?;
         println!("forgot booking chain of {booking}: {removed} rows erased");
         Ok(())

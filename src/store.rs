@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+pub mod postgres;
 pub mod queue;
 pub mod sqlite;
 
@@ -119,7 +120,7 @@ impl StoredEvent {
 ///
 /// # Errors
 /// As for [`open`].
-pub fn open_for_serving(
+pub async fn open_for_serving(
     config: &crate::config::StoreConfig,
 ) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if config.kind == crate::config::StoreKind::Sqlite {
@@ -130,21 +131,29 @@ pub fn open_for_serving(
         }
         return Ok(std::sync::Arc::new(store));
     }
-    open(config)
+    open(config).await
 }
 
-/// Opens the store the config names.
+/// Opens the store the config names: the embedded file, or the shared database (connected
+/// and migrated before this returns).
 ///
 /// # Errors
-/// The backend cannot be opened or migrated, or is not built into this binary.
-pub fn open(config: &crate::config::StoreConfig) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+/// The backend cannot be opened, reached or migrated.
+pub async fn open(
+    config: &crate::config::StoreConfig,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match config.kind {
         crate::config::StoreKind::Sqlite => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(
             &config.path,
             config.cache_ttl,
         )?)),
-        crate::config::StoreKind::Postgres => Err(StoreError::Backend(
-            "the postgres store is not available yet".to_owned(),
-        )),
+        crate::config::StoreKind::Postgres => {
+            // The message names the key or file only: the URL itself may hold a password.
+            let url = config
+                .postgres_url()
+                .map_err(|err| StoreError::Backend(format!("store url: {err}")))?;
+            let store = postgres::PostgresStore::connect(&url, config.cache_ttl).await?;
+            Ok(std::sync::Arc::new(store))
+        }
     }
 }

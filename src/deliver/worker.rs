@@ -26,7 +26,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A lease outlives the attempt's timeout by this much before another worker may take over.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
 
 /// How often delivered events past their retention and expired cache entries are deleted.
 const EXPIRE_INTERVAL: Duration = Duration::from_secs(600);

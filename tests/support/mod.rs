@@ -78,6 +78,8 @@ pub enum Reply {
     WithHeaders(u16, Vec<(&'static str, String)>),
     /// Never answer (until the test ends).
     Hang,
+    /// A status with an empty body after a delay, so that attempts stay in flight a while.
+    Slow(Duration, u16),
 }
 
 /// A real HTTP server on a loopback port that records what reaches it.
@@ -198,6 +200,10 @@ async fn record(
     match reply {
         Reply::Status(status, text) => Ok(response(status, text, Vec::new())),
         Reply::WithHeaders(status, headers) => Ok(response(status, "", headers)),
+        Reply::Slow(delay, status) => {
+            tokio::time::sleep(delay).await;
+            Ok(response(status, "", Vec::new()))
+        }
         Reply::Hang => {
             std::future::pending::<()>().await;
             unreachable!()
