@@ -1,13 +1,62 @@
 //! End to end on queued routes: durable acceptance, retries, dead events and replay, order per
 //! booking chain, repeats, and the `hookseal deliveries` command. Retry delays are asserted in
-//! the store and then forced with `deliveries retry`, never waited for.
+//! the store and then forced with `deliveries retry`, never waited for. Every behaviour runs
+//! twice: on the embedded store and on a real PostgreSQL server.
 
+#[path = "support/postgres.rs"]
+mod postgres_support;
 mod support;
 
 use std::time::Duration;
 
 use serde_json::Value;
 use support::{fixture, fresh, post_signed, Hookseal, Reply, TestUpstream, CALCOM_SECRET};
+
+/// The store a test's hookseal runs on.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Starts hookseal with `config` on `backend` (a fresh database for PostgreSQL).
+async fn start(backend: Backend, config: &str) -> Hookseal {
+    match backend {
+        Backend::Sqlite => Hookseal::start(config),
+        Backend::Postgres => {
+            let url = postgres_support::Cluster::shared().fresh_database().await;
+            let store = "kind = \"postgres\"\nurl = \"${PG_URL}\"";
+            Hookseal::start_with("", store, config, &[("PG_URL", &url)])
+        }
+    }
+}
+
+/// Runs a behaviour on both stores, as two tests named after it.
+macro_rules! on_both_stores {
+    ($($behaviour:ident),* $(,)?) => {$(
+        mod $behaviour {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$behaviour(super::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$behaviour(super::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+on_both_stores!(
+    accepted_events_are_delivered_and_repeats_are_not,
+    failures_are_retried_on_the_schedule_then_dead_then_replayed,
+    timeouts_refusals_and_redirects_count_as_failures,
+    retry_after_is_honoured,
+    gone_pauses_the_route_until_resumed,
+    a_later_event_of_a_chain_waits_for_an_earlier_one_in_retry,
+    forget_erases_a_chain,
+);
 
 fn queued(upstream: &str, schedule: &str) -> String {
     format!(
@@ -44,10 +93,9 @@ async fn accept(hookseal: &Hookseal, body: Vec<u8>) -> Value {
     serde_json::from_slice(&answer.body).unwrap()
 }
 
-#[tokio::test]
-async fn accepted_events_are_delivered_and_repeats_are_not() {
+async fn accepted_events_are_delivered_and_repeats_are_not(backend: Backend) {
     let mut upstream = TestUpstream::start().await;
-    let hookseal = Hookseal::start(&queued(&upstream.url("/in"), "\"0s\""));
+    let hookseal = start(backend, &queued(&upstream.url("/in"), "\"0s\"")).await;
     let body = created("bookingRepeat000000001", 1);
 
     let first = accept(&hookseal, body.clone()).await;
@@ -74,11 +122,10 @@ async fn accepted_events_are_delivered_and_repeats_are_not() {
     assert!(upstream.try_next().is_none(), "a repeat is not delivered");
 }
 
-#[tokio::test]
-async fn failures_are_retried_on_the_schedule_then_dead_then_replayed() {
+async fn failures_are_retried_on_the_schedule_then_dead_then_replayed(backend: Backend) {
     let mut upstream = TestUpstream::start().await;
     upstream.set_reply(Reply::Status(500, "down"));
-    let hookseal = Hookseal::start(&queued(&upstream.url("/"), "\"0s\", \"1h\""));
+    let hookseal = start(backend, &queued(&upstream.url("/"), "\"0s\", \"1h\"")).await;
     let accepted = accept(&hookseal, created("bookingRetry0000000001", 2)).await;
     let id = accepted["event_id"].as_str().unwrap();
 
@@ -106,10 +153,9 @@ async fn failures_are_retried_on_the_schedule_then_dead_then_replayed() {
     hookseal.wait_state(&["--event-id", id], "delivered").await;
 }
 
-#[tokio::test]
-async fn timeouts_refusals_and_redirects_count_as_failures() {
+async fn timeouts_refusals_and_redirects_count_as_failures(backend: Backend) {
     let mut upstream = TestUpstream::start().await;
-    let hookseal = Hookseal::start(&queued(&upstream.url("/"), "\"0s\""));
+    let hookseal = start(backend, &queued(&upstream.url("/"), "\"0s\"")).await;
     for (index, reply) in [Reply::Hang, Reply::Status(302, "")]
         .into_iter()
         .enumerate()
@@ -132,10 +178,11 @@ async fn timeouts_refusals_and_redirects_count_as_failures() {
         .local_addr()
         .unwrap()
         .port();
-    let down = Hookseal::start(&queued(
-        &format!("http://127.0.0.1:{closed_port}/"),
-        "\"0s\"",
-    ));
+    let down = start(
+        backend,
+        &queued(&format!("http://127.0.0.1:{closed_port}/"), "\"0s\""),
+    )
+    .await;
     let accepted = accept(&down, created("bookingRefused00000001", 4)).await;
     let dead = down
         .wait_state(
@@ -149,14 +196,13 @@ async fn timeouts_refusals_and_redirects_count_as_failures() {
     );
 }
 
-#[tokio::test]
-async fn retry_after_is_honoured() {
+async fn retry_after_is_honoured(backend: Backend) {
     let mut upstream = TestUpstream::start().await;
     upstream.set_reply(Reply::WithHeaders(
         429,
         vec![("retry-after", "7200".to_owned())],
     ));
-    let hookseal = Hookseal::start(&queued(&upstream.url("/"), "\"0s\", \"5s\""));
+    let hookseal = start(backend, &queued(&upstream.url("/"), "\"0s\", \"5s\"")).await;
     let accepted = accept(&hookseal, created("bookingThrottled000001", 5)).await;
     upstream.next().await;
     let retrying = hookseal
@@ -173,11 +219,10 @@ async fn retry_after_is_honoured() {
     );
 }
 
-#[tokio::test]
-async fn gone_pauses_the_route_until_resumed() {
+async fn gone_pauses_the_route_until_resumed(backend: Backend) {
     let mut upstream = TestUpstream::start().await;
     upstream.set_reply(Reply::Status(410, "gone"));
-    let hookseal = Hookseal::start(&queued(&upstream.url("/"), "\"0s\", \"1s\""));
+    let hookseal = start(backend, &queued(&upstream.url("/"), "\"0s\", \"1s\"")).await;
     let first = accept(&hookseal, created("bookingGone00000000001", 6)).await;
     upstream.next().await;
     let dead = hookseal
@@ -200,11 +245,10 @@ async fn gone_pauses_the_route_until_resumed() {
     hookseal.wait_state(&["--event-id", id], "delivered").await;
 }
 
-#[tokio::test]
-async fn a_later_event_of_a_chain_waits_for_an_earlier_one_in_retry() {
+async fn a_later_event_of_a_chain_waits_for_an_earlier_one_in_retry(backend: Backend) {
     let mut upstream = TestUpstream::start().await;
     upstream.set_reply(Reply::Status(503, "busy"));
-    let hookseal = Hookseal::start(&queued(&upstream.url("/"), "\"0s\", \"1h\""));
+    let hookseal = start(backend, &queued(&upstream.url("/"), "\"0s\", \"1h\"")).await;
     let created_a = accept(&hookseal, fresh(&fixture("01-booking-created"))).await;
     upstream.next().await;
     hookseal
@@ -240,10 +284,9 @@ async fn a_later_event_of_a_chain_waits_for_an_earlier_one_in_retry() {
     assert!(String::from_utf8_lossy(&last.body).contains("BOOKING_RESCHEDULED"));
 }
 
-#[tokio::test]
-async fn forget_erases_a_chain() {
+async fn forget_erases_a_chain(backend: Backend) {
     let mut upstream = TestUpstream::start().await;
-    let hookseal = Hookseal::start(&queued(&upstream.url("/"), "\"0s\""));
+    let hookseal = start(backend, &queued(&upstream.url("/"), "\"0s\"")).await;
     accept(&hookseal, fresh(&fixture("01-booking-created"))).await;
     upstream.next().await;
     accept(&hookseal, fresh(&fixture("02-booking-rescheduled"))).await;
@@ -255,7 +298,7 @@ async fn forget_erases_a_chain() {
         1
     );
     let config = hookseal.config_path();
-    let (ok, stdout, _) = support::cli(&[
+    let (ok, stdout, _) = hookseal.cli(&[
         "forget",
         "--config",
         config.to_str().unwrap(),

@@ -232,6 +232,7 @@ pub struct Hookseal {
     pub addr: SocketAddr,
     pub dir: PathBuf,
     logs: Arc<Mutex<Vec<String>>>,
+    env: Vec<(String, String)>,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -318,6 +319,10 @@ impl Hookseal {
             addr,
             dir: dir.to_path_buf(),
             logs,
+            env: env
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
             _tempdir: None,
         }
     }
@@ -469,8 +474,14 @@ pub fn tools_python() -> PathBuf {
 
 /// Runs `hookseal ARGS` to completion; returns whether it succeeded, and its stdout and stderr.
 pub fn cli(args: &[&str]) -> (bool, String, String) {
+    cli_with_env(args, &[])
+}
+
+/// As [`cli`], with extra environment variables.
+pub fn cli_with_env(args: &[&str], env: &[(String, String)]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
         .args(args)
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .output()
         .expect("hookseal runs");
@@ -482,6 +493,11 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
 }
 
 impl Hookseal {
+    /// Runs `hookseal ARGS` with this process's environment additions.
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        cli_with_env(args, &self.env)
+    }
+
     /// The config file the process was started with.
     pub fn config_path(&self) -> PathBuf {
         self.dir.join("hookseal.toml")
@@ -492,7 +508,7 @@ impl Hookseal {
         let config = self.config_path();
         let mut args = vec!["deliveries", "show", "--config", config.to_str().unwrap()];
         args.extend_from_slice(selection);
-        let (ok, stdout, stderr) = cli(&args);
+        let (ok, stdout, stderr) = cli_with_env(&args, &self.env);
         if !ok {
             assert!(stderr.contains("no stored event matches"), "{stderr}");
             return Vec::new();
@@ -524,7 +540,7 @@ impl Hookseal {
         let config = self.config_path();
         let mut args = vec!["deliveries", action, "--config", config.to_str().unwrap()];
         args.extend_from_slice(selection);
-        let (ok, stdout, stderr) = cli(&args);
+        let (ok, stdout, stderr) = cli_with_env(&args, &self.env);
         assert!(ok, "deliveries {action} failed: {stderr}");
         stdout
     }

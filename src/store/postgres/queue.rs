@@ -314,7 +314,8 @@ pub(super) async fn retry(
     let mut condition = Condition::of(filter);
     let now = condition.bind(now_ms);
     let sql = format!(
-        "UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = {now},
+        "UPDATE events SET state = 'pending', next_attempt_at = {now},
+             attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END,
              lease_owner = NULL, lease_until = NULL
          WHERE state IN ('pending', 'dead') AND {}",
         condition.sql
