@@ -31,7 +31,8 @@ const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// How often delivered events past their retention and expired cache entries are deleted.
 const EXPIRE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// What the inbound side and the workers share: a wake-up call and the queue's gauges.
+/// What the inbound side and the workers share: a wake-up call, the queue's gauges and the
+/// metrics they both count into.
 #[derive(Debug, Default)]
 pub struct QueueState {
     /// Wakes the workers when an event is accepted or an attempt ends.
@@ -40,6 +41,8 @@ pub struct QueueState {
     pub waiting: AtomicU64,
     /// Free bytes on the store's disk, as last measured (`u64::MAX` when not measured).
     pub disk_free: AtomicU64,
+    /// What the gateway and the workers count.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Runs the workers until `stop` turns true, then waits for attempts in flight.
@@ -101,7 +104,7 @@ async fn claim_and_start(
         let state = Arc::clone(state);
         let owner = owner.to_owned();
         tokio::spawn(async move {
-            attempt(&route, &event, store.as_ref(), &owner).await;
+            attempt(&route, &event, store.as_ref(), &owner, &state.metrics).await;
             drop(permit);
             // The chain's next event, if any, is now at its head.
             state.wake.notify_one();
@@ -109,7 +112,13 @@ async fn claim_and_start(
     }
 }
 
-async fn attempt(route: &Route, event: &QueuedEvent, store: &dyn Store, owner: &str) {
+async fn attempt(
+    route: &Route,
+    event: &QueuedEvent,
+    store: &dyn Store,
+    owner: &str,
+    metrics: &crate::metrics::Metrics,
+) {
     let started = std::time::Instant::now();
     let delivery = delivery(event);
     let (_sent, answer): (Sent, Result<Answer, UpstreamError>) =
@@ -128,6 +137,8 @@ async fn attempt(route: &Route, event: &QueuedEvent, store: &dyn Store, owner: &
         now_ms(),
         jitter(),
     );
+    metrics.upstream(&route.name, &answer, started.elapsed());
+    metrics.queued_attempt(&route.name, &verdict.finish, event.attempts);
     tracing::info!(
         route = %route.name,
         event = event.trigger.as_deref().unwrap_or("-"),
