@@ -1,0 +1,1 @@
+//! Signals: SIGHUP reloads while requests flow, SIGTERM under load leaves nothing behind.
