@@ -35,7 +35,8 @@ impl App {
     /// # Errors
     /// The store cannot be opened, a route cannot be built, or an address cannot be bound.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let store = crate::store::open(&config.store).context("cannot open the store")?;
+        let store =
+            crate::store::open_for_serving(&config.store).context("cannot open the store")?;
         let queue = Arc::new(QueueState::default());
         queue
             .disk_free

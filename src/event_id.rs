@@ -31,18 +31,30 @@ mod tests {
 
     #[test]
     fn same_identity_same_id_and_routes_differ() {
-        let a = derived("crm", "BOOKING_CREATED\0uid\02026-03-02T09:14:07.512Z");
+        let a = derived(
+            "crm",
+            "BOOKING_CREATED\u{0}uid\u{0}2026-03-02T09:14:07.512Z",
+        );
         assert_eq!(
             a,
-            derived("crm", "BOOKING_CREATED\0uid\02026-03-02T09:14:07.512Z")
+            derived(
+                "crm",
+                "BOOKING_CREATED\u{0}uid\u{0}2026-03-02T09:14:07.512Z"
+            )
         );
         assert_ne!(
             a,
-            derived("billing", "BOOKING_CREATED\0uid\02026-03-02T09:14:07.512Z")
+            derived(
+                "billing",
+                "BOOKING_CREATED\u{0}uid\u{0}2026-03-02T09:14:07.512Z"
+            )
         );
         assert_ne!(
             a,
-            derived("crm", "BOOKING_CANCELLED\0uid\02026-03-02T09:14:07.512Z")
+            derived(
+                "crm",
+                "BOOKING_CANCELLED\u{0}uid\u{0}2026-03-02T09:14:07.512Z"
+            )
         );
         assert!(!a.contains('.'));
     }

@@ -19,6 +19,7 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod deliver;
+pub mod deliveries;
 pub mod demo;
 pub mod enrich;
 pub mod event_id;

@@ -1,11 +1,14 @@
 //! The `hookseal` command line: parses arguments, sets up logging and calls into the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use hookseal::config::{Config, LogFormat};
+use hookseal::deliveries::{self, Selection};
+use hookseal::secret::Secret;
+use hookseal::sign;
 
 /// A webhook gateway for self-hosted cal.com: authenticates, enriches, signs and delivers.
 #[derive(Debug, Parser)]
@@ -34,25 +37,234 @@ enum Command {
     },
     /// Runs the gateway, a receiver and a replayed cal.com booking lifecycle on loopback.
     Demo,
+    /// Lists, shows, replays or purges stored events, and resumes paused routes.
+    Deliveries {
+        /// The TOML config file naming the store.
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: DeliveriesAction,
+    },
+    /// Erases a booking chain's cached metadata, links and stored events (erasure requests).
+    Forget {
+        /// The TOML config file naming the store.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Any booking uid of the chain.
+        #[arg(long)]
+        booking: String,
+    },
+    /// Prints the request line and headers a route would send for a body, signed now.
+    Sign {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The route's name.
+        #[arg(long)]
+        route: String,
+        /// The body's content type. Default: JSON if the body parses as JSON, else a form.
+        #[arg(long)]
+        content_type: Option<String>,
+        /// The file holding the exact body.
+        body_file: PathBuf,
+    },
+    /// Checks a captured request's signature as its receiver would; exits 1 if it fails.
+    Verify(VerifyArgs),
+    /// Prints a fresh secret for a scheme (and the public key, for Ed25519).
+    Keygen {
+        /// The scheme, such as `standard-webhooks` or `stripe`.
+        #[arg(long)]
+        scheme: String,
+        /// An Ed25519 key pair (`whsk_`/`whpk_`) instead of an HMAC secret.
+        #[arg(long)]
+        ed25519: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeliveriesAction {
+    /// Lists stored events, newest first.
+    List {
+        #[command(flatten)]
+        selection: Selection,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Shows stored events in full, with their bodies, as JSON lines.
+    Show {
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Makes waiting events due now, and replays dead ones with a fresh attempt count.
+    Retry {
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Deletes stored events.
+    Purge {
+        #[command(flatten)]
+        selection: Selection,
+        /// Allows an empty selection, which deletes every event.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Resumes a route paused by a 410 from its upstream.
+    Resume {
+        /// The route's name.
+        #[arg(long)]
+        route: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The scheme the request was signed with.
+    #[arg(long)]
+    scheme: String,
+    /// A file holding the secret (or `whpk_` public key).
+    #[arg(
+        long,
+        conflicts_with = "secret_env",
+        required_unless_present = "secret_env"
+    )]
+    secret_file: Option<PathBuf>,
+    /// An environment variable holding the secret (or `whpk_` public key).
+    #[arg(long)]
+    secret_env: Option<String>,
+    /// The captured request head: `Name: value` lines, after an optional request line.
+    #[arg(long)]
+    headers: PathBuf,
+    /// The full URL the request went to (Twilio). Default: the request line's, if absolute.
+    #[arg(long)]
+    url: Option<String>,
+    /// Unix seconds to judge timestamps against. Default: now.
+    #[arg(long)]
+    now: Option<i64>,
+    /// The file holding the exact body.
+    body_file: PathBuf,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config } => serve(&config, cli.log_format),
-        Command::Check { config } => check(&config),
-        Command::Demo => demo(),
+        Command::Serve { config } => serve(&config, cli.log_format).map(success),
+        Command::Check { config } => check(&config).map(success),
+        Command::Demo => demo().map(success),
+        Command::Deliveries { config, action } => deliveries(config, action).map(success),
+        Command::Forget { config, booking } => forget(&config, &booking).map(success),
+        Command::Sign {
+            config,
+            route,
+            content_type,
+            body_file,
+        } => sign_command(&config, &route, content_type.as_deref(), &body_file),
+        Command::Verify(args) => verify_command(&args),
+        Command::Keygen { scheme, ed25519 } => keygen_command(&scheme, ed25519),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    result.unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::FAILURE
+    })
 }
 
-fn serve(path: &PathBuf, log_format: Option<LogFormat>) -> anyhow::Result<()> {
+fn success((): ()) -> ExitCode {
+    ExitCode::SUCCESS
+}
+
+fn sign_command(
+    config: &Path,
+    route: &str,
+    content_type: Option<&str>,
+    body_file: &Path,
+) -> anyhow::Result<ExitCode> {
+    let config = hookseal::config::Config::load(config)?;
+    let Some(route) = config.routes().find(|candidate| candidate.name == route) else {
+        anyhow::bail!("no route named {route:?} in {}", config.source.display());
+    };
+    let body = read(body_file)?;
+    let content_type = content_type.unwrap_or_else(|| sign::preview::content_type_of(&body));
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let draft = sign::preview::Draft {
+        event_id: &event_id,
+        now_unix: now_unix(),
+        content_type,
+        body: &body,
+    };
+
+    let (upstream, signature) = sign::preview::preview(route, &draft)?;
+    println!("POST {upstream} HTTP/1.1");
+    println!("content-type: {content_type}");
+    for (name, value) in &signature.headers {
+        println!("{name}: {}", value.to_str().unwrap_or("<not text>"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_command(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let secret = match (&args.secret_file, &args.secret_env) {
+        (Some(path), _) => Secret::from_file(path).map_err(anyhow::Error::msg)?,
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Secret::new(value),
+            _ => anyhow::bail!("environment variable {var} is not set or empty"),
+        },
+        (None, None) => anyhow::bail!("give --secret-file or --secret-env"),
+    };
+    let text = std::fs::read_to_string(&args.headers)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", args.headers.display()))?;
+    let head = sign::request_file::parse(&text)
+        .map_err(|err| anyhow::anyhow!("{}: {err}", args.headers.display()))?;
+    let body = read(&args.body_file)?;
+    let url = args
+        .url
+        .clone()
+        .or_else(|| head.target.filter(|target| target.contains("://")));
+
+    let now = args.now.unwrap_or_else(now_unix);
+    let verdict = sign::verify(
+        &args.scheme,
+        &[secret],
+        &head.headers,
+        &body,
+        url.as_deref(),
+        now,
+    );
+    Ok(match verdict {
+        Ok(verified) => {
+            println!(
+                "ok: {} matches (secret {})",
+                verified.matched, verified.secret
+            );
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            println!("fail: {failure}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+fn keygen_command(scheme: &str, ed25519: bool) -> anyhow::Result<ExitCode> {
+    let generated = sign::keygen(scheme, ed25519)?;
+    println!("secret: {}", generated.secret.expose());
+    if let Some(public_key) = generated.public_key {
+        println!("public key: {public_key}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))
+}
+
+fn now_unix() -> i64 {
+    let elapsed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    elapsed.map_or(0, |since| {
+        i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+    })
+}
+
+fn serve(path: &Path, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     init_logging(
         log_format.unwrap_or(config.log.format),
@@ -65,7 +277,7 @@ fn serve(path: &PathBuf, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     })
 }
 
-fn check(path: &PathBuf) -> anyhow::Result<()> {
+fn check(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     println!("{}: ok ({} routes)", path.display(), config.routes.len());
     Ok(())
@@ -74,6 +286,57 @@ fn check(path: &PathBuf) -> anyhow::Result<()> {
 fn demo() -> anyhow::Result<()> {
     init_logging(LogFormat::Text, Some("warn"))?;
     runtime()?.block_on(hookseal::demo::run())
+}
+
+fn deliveries(config: Option<PathBuf>, action: DeliveriesAction) -> anyhow::Result<()> {
+    let config = config.context("--config is required")?;
+    let config = Config::load(&config)?;
+    runtime()?.block_on(async {
+        let store = hookseal::store::open(&config.store)?;
+        let store = store.as_ref();
+        match action {
+            DeliveriesAction::List { selection, limit } => {
+                print!("{}", deliveries::list(store, &selection, limit).await?);
+            }
+            DeliveriesAction::Show { selection } => {
+                print!("{}", deliveries::show(store, &selection).await?)
+            }
+            DeliveriesAction::Retry { selection } => {
+                println!(
+                    "{} events due again",
+                    deliveries::retry(store, &selection).await?
+                );
+            }
+            DeliveriesAction::Purge { selection, all } => {
+                println!(
+                    "{} events purged",
+                    deliveries::purge(store, &selection, all).await?
+                );
+            }
+            DeliveriesAction::Resume { route } => {
+                let was_paused = store.resume_route(&route).await?;
+                println!(
+                    "route {route} {}",
+                    if was_paused {
+                        "resumed"
+                    } else {
+                        "was not paused"
+                    }
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
+fn forget(path: &Path, booking: &str) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    runtime()?.block_on(async {
+        let store = hookseal::store::open(&config.store)?;
+        let removed = store.forget_chain(booking).await?;
+        println!("forgot booking chain of {booking}: {removed} rows erased");
+        Ok(())
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

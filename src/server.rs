@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -75,14 +76,13 @@ pub async fn serve(
     }
 }
 
+/// The future answering one request.
+type Answering = Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
+
 fn handler(
     gateway: SharedGateway,
     peer: SocketAddr,
-) -> impl Fn(
-    Request<Incoming>,
-) -> std::pin::Pin<
-    Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>,
-> + Clone {
+) -> impl Fn(Request<Incoming>) -> Answering + Clone {
     move |request| {
         // Each request keeps the gateway it started with, even if a reload swaps it meanwhile.
         let current = gateway.load_full();

@@ -2,11 +2,33 @@
 //!
 //! A [`Scheme`] is built once from its config entry (keys parsed and checked then, so a bad key
 //! is a config error, never a failure at the first request) and then signs each attempt's exact
-//! outgoing bytes.
+//! outgoing bytes. Each scheme lives in its own file behind the small [`Signer`] trait; the same
+//! files hold the receiver's side of the recipe, which [`verify`] uses.
 
 use http::{HeaderName, HeaderValue, Uri};
 
 use crate::config::SignConfig;
+use crate::secret::Secret;
+
+pub mod body_mac;
+pub mod calcom;
+pub mod generic;
+pub mod github;
+pub mod keygen;
+pub mod mac;
+pub mod preview;
+pub mod request_file;
+pub mod shopify;
+pub mod slack;
+pub mod standard_webhooks;
+pub mod stripe;
+pub mod svix;
+pub mod twilio;
+pub mod verify;
+pub mod webhook_key;
+
+pub use keygen::{keygen, Generated, KeygenError};
+pub use verify::{verify, Verified, VerifyFailure};
 
 /// What one delivery attempt sends, as the schemes see it.
 #[derive(Debug, Clone, Copy)]
@@ -41,12 +63,30 @@ pub struct Signature {
 #[error("{0}")]
 pub struct SchemeError(pub String);
 
-/// One configured signing scheme with its parsed keys.
-#[derive(Debug)]
-pub struct Scheme {
-    name: String,
-    secrets: Vec<crate::secret::Secret>,
+/// One scheme's signing recipe with its parsed keys.
+pub trait Signer: Send + Sync {
+    /// Adds the scheme's headers for `attempt` to `out`.
+    fn sign(&self, attempt: &Attempt<'_>, out: &mut Signature);
 }
+
+/// One configured signing scheme with its parsed keys.
+pub struct Scheme {
+    name: &'static str,
+    signer: Box<dyn Signer>,
+}
+
+/// The scheme names a `[[routes.sign]]` entry may use, as written in the config.
+pub const SCHEME_NAMES: [&str; 9] = [
+    "standard-webhooks",
+    "svix",
+    "stripe",
+    "github",
+    "slack",
+    "shopify",
+    "twilio",
+    "calcom",
+    "hmac",
+];
 
 impl Scheme {
     /// Builds a scheme from its config entry.
@@ -54,38 +94,113 @@ impl Scheme {
     /// # Errors
     /// Unknown scheme, missing or malformed keys, or options the scheme does not take.
     pub fn from_config(config: &SignConfig) -> Result<Self, SchemeError> {
-        if config.scheme != "calcom" {
-            return Err(SchemeError(format!("unknown scheme {:?}", config.scheme)));
+        let Some(name) = SCHEME_NAMES
+            .iter()
+            .copied()
+            .find(|name| *name == config.scheme)
+        else {
+            return Err(SchemeError(format!(
+                "unknown scheme {:?}; known: {}",
+                config.scheme,
+                SCHEME_NAMES.join(", ")
+            )));
+        };
+        if name != "hmac" {
+            refuse_options(config, name)?;
         }
-        let secrets = config.all_secrets().map_err(SchemeError)?;
-        Ok(Self {
-            name: config.scheme.clone(),
-            secrets,
-        })
+
+        let secrets = secrets_of(config)?;
+        let signer: Box<dyn Signer> = match name {
+            "standard-webhooks" => Box::new(standard_webhooks::Sign::new(&secrets)?),
+            "svix" => Box::new(svix::sign(&secrets)?),
+            "stripe" => Box::new(stripe::Sign::new(secrets)),
+            "github" => Box::new(github::Sign::new(first(secrets))),
+            "slack" => Box::new(slack::Sign::new(first(secrets))),
+            "shopify" => Box::new(shopify::Sign::new(first(secrets))),
+            "twilio" => Box::new(twilio::Sign::new(first(secrets))),
+            "calcom" => Box::new(calcom::Sign::new(first(secrets))),
+            _ => Box::new(generic::Sign::new(config, first(secrets))?),
+        };
+        Ok(Self { name, signer })
     }
 
     /// The scheme's config name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.name
     }
 
     /// Adds this scheme's headers for `attempt` to `out`.
     pub fn sign(&self, attempt: &Attempt<'_>, out: &mut Signature) {
-        let Some(secret) = self.secrets.first() else {
-            return;
-        };
-        let value = crate::inbound::calcom_signature(secret, attempt.body);
-        let value = HeaderValue::from_str(&value).expect("hex is a valid header value");
-        out.headers
-            .push((HeaderName::from_static("x-cal-signature-256"), value));
+        self.signer.sign(attempt, out);
     }
 }
 
-/// Applies every scheme to the same attempt.
-pub fn sign_all(schemes: &[Scheme], attempt: &Attempt<'_>) -> Signature {
-    let mut signature = Signature::default();
-    for scheme in schemes {
-        scheme.sign(attempt, &mut signature);
+impl std::fmt::Debug for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys stay out: only the name prints.
+        f.debug_struct("Scheme")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
-    signature
 }
+
+/// Signs `attempt` with every scheme in order, all over the same bytes.
+pub fn sign_all(schemes: &[Scheme], attempt: &Attempt<'_>) -> Signature {
+    let mut out = Signature::default();
+    for scheme in schemes {
+        scheme.sign(attempt, &mut out);
+    }
+    out
+}
+
+/// Adds a header whose value hookseal made (a signature, a timestamp, an id).
+///
+/// Values that are not valid header text are dropped with a warning rather than sent broken;
+/// only an id handed in by a caller could be one.
+pub(crate) fn push_header(out: &mut Signature, name: &'static str, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(value) => out.headers.push((HeaderName::from_static(name), value)),
+        Err(_) => tracing::warn!(header = name, "value is not valid header text; not sent"),
+    }
+}
+
+/// Refuses the `hmac`-only options on any other scheme.
+fn refuse_options(config: &SignConfig, scheme: &str) -> Result<(), SchemeError> {
+    let options = [
+        ("header", config.header.is_some()),
+        ("algorithm", config.algorithm.is_some()),
+        ("encoding", config.encoding.is_some()),
+        ("prefix", config.prefix.is_some()),
+        ("signed", config.signed.is_some()),
+        ("id_header", config.id_header.is_some()),
+        ("timestamp_header", config.timestamp_header.is_some()),
+    ];
+    match options.iter().find(|(_, set)| *set) {
+        Some((option, _)) => Err(SchemeError(format!(
+            "`{option}` is an option of scheme \"hmac\" only; scheme {scheme:?} does not take it"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The entry's secrets, inline then from files; at least one.
+fn secrets_of(config: &SignConfig) -> Result<Vec<Secret>, SchemeError> {
+    let secrets = config.all_secrets().map_err(SchemeError)?;
+    if secrets.is_empty() {
+        return Err(SchemeError(
+            "no secret: set `secrets` or `secret_files`".to_owned(),
+        ));
+    }
+    Ok(secrets)
+}
+
+/// The signing secret of a scheme that sends one signature: the first.
+fn first(secrets: Vec<Secret>) -> Secret {
+    secrets
+        .into_iter()
+        .next()
+        .expect("secrets_of returns at least one secret")
+}
+
+#[cfg(test)]
+mod tests;

@@ -96,8 +96,8 @@ pub trait Store: Cache + Debug + 'static {
     /// Stored events matching `filter`, newest first, at most `limit`.
     async fn list(&self, filter: &Filter, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// Makes matching dead (or waiting) events due again now with a fresh attempt count;
-    /// returns how many.
+    /// Makes matching waiting events due now, and replays matching dead ones with a fresh
+    /// attempt count; returns how many.
     async fn retry(&self, filter: &Filter, now_ms: i64) -> Result<u64, StoreError>;
 
     /// Deletes matching events; returns how many.
@@ -112,6 +112,25 @@ impl StoredEvent {
     pub fn body_bytes(&self) -> Bytes {
         Bytes::from(self.body.clone())
     }
+}
+
+/// Opens the store the config names for a serving process: as [`open`], and leases left on
+/// the embedded store by a process that died are voided.
+///
+/// # Errors
+/// As for [`open`].
+pub fn open_for_serving(
+    config: &crate::config::StoreConfig,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if config.kind == crate::config::StoreKind::Sqlite {
+        let store = sqlite::SqliteStore::open(&config.path, config.cache_ttl)?;
+        let released = store.release_leases()?;
+        if released > 0 {
+            tracing::info!(released, "voided leases left by an earlier process");
+        }
+        return Ok(std::sync::Arc::new(store));
+    }
+    open(config)
 }
 
 /// Opens the store the config names.

@@ -59,6 +59,65 @@ async fn an_event_reaches_the_upstream_resigned_with_its_answer_passed_back() {
 }
 
 #[tokio::test]
+async fn standard_webhooks_signatures_verify_with_the_reference_library() {
+    let mut upstream = TestUpstream::start().await;
+    let whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let rotated = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let sign = format!(
+        "[[routes.sign]]\nscheme = \"standard-webhooks\"\nsecrets = [\"{whsec}\", \"{rotated}\"]\n"
+    );
+    let config = format!("{}{sign}", sync_route(&upstream.url("/"), ""));
+    let hookseal = Hookseal::start(&config);
+    let mut ids = Vec::new();
+    let bodies: Vec<_> = [
+        "01-booking-created",
+        "02-booking-rescheduled",
+        "03-booking-cancelled",
+    ]
+    .into_iter()
+    .map(|name| (name, fresh(&fixture(name))))
+    .collect();
+    for (name, body) in &bodies {
+        let answer = post_signed(&hookseal.url("/hooks/crm"), body.clone()).await;
+        assert_eq!(answer.status, 200);
+        let received = upstream.next().await;
+        let entries = received.headers["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            entries.matches("v1,").count(),
+            2,
+            "one entry per secret: {entries}"
+        );
+        // The receiver may hold either key during rotation; both verify.
+        assert!(
+            support::library_accepts("verify_standardwebhooks.py", whsec, &received),
+            "{name}"
+        );
+        assert!(
+            support::library_accepts("verify_standardwebhooks.py", rotated, &received),
+            "{name}"
+        );
+        let mut tampered = received.clone();
+        tampered.body = bytes::Bytes::from([&received.body[..], b" "].concat());
+        assert!(!support::library_accepts(
+            "verify_standardwebhooks.py",
+            whsec,
+            &tampered
+        ));
+        ids.push(received.headers["webhook-id"].to_str().unwrap().to_owned());
+    }
+    // A sender's repeat of an event carries the same id, so the receiver can deduplicate.
+    post_signed(&hookseal.url("/hooks/crm"), bodies[0].1.clone()).await;
+    let repeat = upstream.next().await;
+    assert_eq!(repeat.headers["webhook-id"], ids[0].as_str());
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "distinct events never share an id");
+}
+
+#[tokio::test]
 async fn non_json_bodies_pass_byte_for_byte() {
     let mut upstream = TestUpstream::start().await;
     let hookseal = Hookseal::start(&sync_route(&upstream.url("/"), ""));

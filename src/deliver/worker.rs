@@ -226,7 +226,11 @@ pub async fn maintain(
 /// Free bytes for unprivileged writers on the file system holding `path`.
 fn free_bytes(path: &std::path::Path) -> Option<u64> {
     let stats = nix::sys::statvfs::statvfs(path).ok()?;
-    Some(u64::from(stats.blocks_available()).saturating_mul(u64::from(stats.fragment_size())))
+    Some(
+        stats
+            .blocks_available()
+            .saturating_mul(stats.fragment_size()),
+    )
 }
 
 /// A number in `[0, 1)` for retry jitter.

@@ -67,15 +67,28 @@ impl SqliteStore {
             )
             .map_err(backend)?;
         migrate(&connection)?;
-        // One process owns an embedded store, so leases left by a process that died are void.
-        connection
-            .execute("UPDATE events SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL", [])
-            .map_err(backend)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             cache_ttl,
             file: Arc::new(FileIdentity::of(path)?),
         })
+    }
+
+    /// Voids every lease. Only one serving process may own an embedded store, so when it
+    /// starts, leases left by a process that died are void and their events are due again.
+    ///
+    /// # Errors
+    /// The update fails.
+    pub fn release_leases(&self) -> Result<u64, StoreError> {
+        let connection = self.connection.lock().map_err(|_| poisoned())?;
+        let released = connection
+            .execute(
+                "UPDATE events SET lease_owner = NULL, lease_until = NULL
+                 WHERE lease_owner IS NOT NULL",
+                [],
+            )
+            .map_err(backend)?;
+        Ok(released as u64)
     }
 
     async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -85,9 +98,7 @@ impl SqliteStore {
     {
         let connection = Arc::clone(&self.connection);
         tokio::task::spawn_blocking(move || {
-            let mut guard = connection
-                .lock()
-                .map_err(|_| StoreError::Backend("store connection lock poisoned".to_owned()))?;
+            let mut guard = connection.lock().map_err(|_| poisoned())?;
             work(&mut guard)
         })
         .await
@@ -377,6 +388,10 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn poisoned() -> StoreError {
+    StoreError::Backend("store connection lock poisoned".to_owned())
+}
+
 pub(super) fn backend(err: rusqlite::Error) -> StoreError {
     StoreError::Backend(err.to_string())
 }
@@ -437,10 +452,11 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("s.db"), Duration::ZERO).unwrap();
         store.save_booking("a", &record()).await.unwrap();
         // The TTL is zero, so a record written in an earlier second is expired.
-        let conn = store.connection.lock().unwrap();
-        conn.execute("UPDATE bookings SET updated_at = updated_at - 10", [])
-            .unwrap();
-        drop(conn);
+        {
+            let conn = store.connection.lock().unwrap();
+            conn.execute("UPDATE bookings SET updated_at = updated_at - 10", [])
+                .unwrap();
+        }
         assert_eq!(store.booking("a").await.unwrap(), None);
     }
 

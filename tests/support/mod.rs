@@ -272,15 +272,12 @@ impl Hookseal {
                 shared.lock().unwrap().push(line);
             }
         });
-        let addr = match addr_receiver.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "hookseal did not start; log:\n{}",
-                    logs.lock().unwrap().join("\n")
-                );
-            }
+        let Ok(addr) = addr_receiver.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!(
+                "hookseal did not start; log:\n{}",
+                logs.lock().unwrap().join("\n")
+            );
         };
         Self {
             child,
@@ -420,4 +417,111 @@ pub fn tools_python() -> PathBuf {
         "verification tools missing: run `tests/tools/setup.sh` (or `tests/run`) first"
     );
     python
+}
+
+// ---- the command line ----
+
+/// Runs `hookseal ARGS` to completion; returns whether it succeeded, and its stdout and stderr.
+pub fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("hookseal runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+impl Hookseal {
+    /// The config file the process was started with.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("hookseal.toml")
+    }
+
+    /// `hookseal deliveries show` for this process's store, parsed.
+    pub fn stored(&self, selection: &[&str]) -> Vec<serde_json::Value> {
+        let config = self.config_path();
+        let mut args = vec!["deliveries", "show", "--config", config.to_str().unwrap()];
+        args.extend_from_slice(selection);
+        let (ok, stdout, stderr) = cli(&args);
+        if !ok {
+            assert!(stderr.contains("no stored event matches"), "{stderr}");
+            return Vec::new();
+        }
+        stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until the stored event selected is in `state`, and returns it.
+    pub async fn wait_state(&self, selection: &[&str], state: &str) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let stored = self.stored(selection);
+            if let Some(event) = stored.iter().find(|event| event["state"] == state) {
+                return event.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never {state}: {stored:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Runs `hookseal deliveries ACTION` on this process's store.
+    pub fn deliveries(&self, action: &str, selection: &[&str]) -> String {
+        let config = self.config_path();
+        let mut args = vec!["deliveries", action, "--config", config.to_str().unwrap()];
+        args.extend_from_slice(selection);
+        let (ok, stdout, stderr) = cli(&args);
+        assert!(ok, "deliveries {action} failed: {stderr}");
+        stdout
+    }
+}
+
+/// Whether the Python script `tests/tools/<script>` (one of the pinned reference libraries)
+/// accepts what an upstream received. Fails the test if the script itself breaks.
+pub fn library_accepts(script: &str, secret: &str, received: &Received) -> bool {
+    use base64::Engine as _;
+    use std::io::Write as _;
+
+    let headers: serde_json::Map<String, serde_json::Value> = received
+        .headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or_default().into()))
+        .collect();
+    let input = serde_json::json!({
+        "secret": secret,
+        "headers": headers,
+        "body_base64": base64::engine::general_purpose::STANDARD.encode(&received.body),
+        "url": serde_json::Value::Null,
+    });
+    let mut child = Command::new(tools_python())
+        .arg(repo().join("tests/tools").join(script))
+        .current_dir(repo().join("tests/tools"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    match output.status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        _ => panic!(
+            "{script} broke: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
 }

@@ -232,7 +232,8 @@ pub(super) fn list(
 pub(super) fn retry(conn: &Connection, filter: &Filter, now_ms: i64) -> Result<u64, StoreError> {
     let (condition, mut values) = filter_sql(filter);
     let sql = format!(
-        "UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = ?{n},
+        "UPDATE events SET state = 'pending', next_attempt_at = ?{n},
+             attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END,
              lease_owner = NULL, lease_until = NULL
          WHERE state IN ('pending', 'dead') AND {condition}",
         n = values.len() + 1

@@ -1,0 +1,53 @@
+//! The shape several schemes share: one header carrying an HMAC-SHA256 of the body alone,
+//! maybe behind a prefix, checked the same way by their receivers.
+
+use super::mac::{self, Encoding};
+use super::verify::{header, Request, VerifyFailure};
+use crate::secret::Secret;
+
+/// A body-only HMAC-SHA256 header: its name, prefix and encoding.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyMac {
+    /// The header's name.
+    pub header: &'static str,
+    /// Text before the MAC, such as `sha256=`.
+    pub prefix: &'static str,
+    /// How the MAC is written.
+    pub encoding: Encoding,
+}
+
+impl BodyMac {
+    /// The header's value for `body` under `secret`.
+    pub fn value(&self, secret: &Secret, body: &[u8]) -> String {
+        let mac = mac::hmac_sha256(secret.expose_bytes(), &[body]);
+        format!("{}{}", self.prefix, mac::encode(self.encoding, &mac))
+    }
+
+    /// Checks the header of `request` against `secret`.
+    ///
+    /// # Errors
+    /// The header is missing, lacks the prefix or is not in the encoding, or does not match.
+    pub fn check(&self, secret: &Secret, request: &Request<'_>) -> Result<String, VerifyFailure> {
+        let value = header(request.headers, self.header)?;
+        let Some(encoded) = value.strip_prefix(self.prefix) else {
+            return Err(self.malformed(format!("does not start with {:?}", self.prefix)));
+        };
+        let Some(given) = mac::decode(self.encoding, encoded.trim()) else {
+            return Err(self.malformed(format!("not {:?} text", self.encoding)));
+        };
+        let expected = mac::hmac_sha256(secret.expose_bytes(), &[request.body]);
+        if mac::same(&expected, &given) {
+            return Ok(format!("{} signature", self.header));
+        }
+        Err(VerifyFailure::NoMatch {
+            checked: format!("1 {} signature checked", self.header),
+        })
+    }
+
+    fn malformed(&self, reason: String) -> VerifyFailure {
+        VerifyFailure::MalformedHeader {
+            header: self.header,
+            reason,
+        }
+    }
+}
