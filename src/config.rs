@@ -337,8 +337,7 @@ pub enum EnrichProfile {
 }
 
 /// A value that may be written as one item or as a list.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum OneOrMany<T> {
     /// A single item.
     One(T),
@@ -349,6 +348,19 @@ pub enum OneOrMany<T> {
 impl<T> Default for OneOrMany<T> {
     fn default() -> Self {
         Self::Many(Vec::new())
+    }
+}
+
+/// Not `#[serde(untagged)]`: that hides the item's own error (such as an unset `${VAR}`)
+/// behind "did not match any variant".
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = toml::Value::deserialize(deserializer)?;
+        let parsed = match value {
+            toml::Value::Array(_) => Vec::<T>::deserialize(value).map(Self::Many),
+            item => T::deserialize(item).map(Self::One),
+        };
+        parsed.map_err(|err| D::Error::custom(err.message()))
     }
 }
 
