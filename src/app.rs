@@ -37,10 +37,9 @@ impl App {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let store =
             crate::store::open_for_serving(&config.store).context("cannot open the store")?;
-        let queue = Arc::new(QueueState::default());
-        queue
-            .disk_free
-            .store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
+        let disk =
+            (config.store.kind == StoreKind::Sqlite).then(|| store_folder(&config.store.path));
+        let queue = Arc::new(QueueState::new(disk));
         let gateway = Gateway::new(&config, Arc::clone(&store), Arc::clone(&queue))?;
         let listener = TcpListener::bind(config.server.listen)
             .await
@@ -89,12 +88,9 @@ impl App {
             self.config.delivery.workers,
             stopped.clone(),
         ));
-        let disk = (self.config.store.kind == StoreKind::Sqlite)
-            .then(|| store_folder(&self.config.store.path));
         let maintenance = tokio::spawn(worker::maintain(
             Arc::clone(&self.store),
             Arc::clone(&self.queue),
-            disk,
             self.config.store.retention,
             stopped,
         ));

@@ -472,3 +472,6 @@ pub fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
     );
     response
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,7 +33,7 @@ const EXPIRE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// What the inbound side and the workers share: a wake-up call, the queue's gauges and the
 /// metrics they both count into.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct QueueState {
     /// Wakes the workers when an event is accepted or an attempt ends.
     pub wake: Notify,
@@ -43,6 +43,30 @@ pub struct QueueState {
     pub disk_free: AtomicU64,
     /// What the gateway and the workers count.
     pub metrics: crate::metrics::Metrics,
+    /// The folder whose file system holds the embedded store; `None` for a remote store.
+    disk: Option<std::path::PathBuf>,
+}
+
+impl QueueState {
+    /// Gauges for a store on `disk` (a folder), measured once now.
+    pub fn new(disk: Option<std::path::PathBuf>) -> Self {
+        let state = Self {
+            wake: Notify::new(),
+            waiting: AtomicU64::new(0),
+            disk_free: AtomicU64::new(u64::MAX),
+            metrics: crate::metrics::Metrics::new(),
+            disk,
+        };
+        state.measure_disk();
+        state
+    }
+
+    /// Measures the free space of the store's disk.
+    pub fn measure_disk(&self) {
+        if let Some(free) = self.disk.as_deref().and_then(free_bytes) {
+            self.disk_free.store(free, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Runs the workers until `stop` turns true, then waits for attempts in flight.
@@ -193,21 +217,17 @@ fn outcome_name(finish: &crate::store::Finish) -> &'static str {
 pub async fn maintain(
     store: Arc<dyn Store>,
     state: Arc<QueueState>,
-    disk: Option<std::path::PathBuf>,
     retention: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last_expire = tokio::time::Instant::now();
-    state.disk_free.store(u64::MAX, Ordering::Relaxed);
     while !*stop.borrow() {
         if let Ok(stats) = store.stats().await {
             state
                 .waiting
                 .store(stats.pending + stats.retrying, Ordering::Relaxed);
         }
-        if let Some(free) = disk.as_deref().and_then(free_bytes) {
-            state.disk_free.store(free, Ordering::Relaxed);
-        }
+        state.measure_disk();
         if last_expire.elapsed() >= EXPIRE_INTERVAL {
             last_expire = tokio::time::Instant::now();
             let before = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);

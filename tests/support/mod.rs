@@ -167,6 +167,14 @@ impl TestUpstream {
             .expect("upstream stopped")
     }
 
+    /// The next request, or `None` if none arrives within `limit`.
+    pub async fn next_within(&mut self, limit: Duration) -> Option<Received> {
+        tokio::time::timeout(limit, self.received.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// Whether a request has arrived that has not been taken yet.
     pub fn try_next(&mut self) -> Option<Received> {
         self.received.try_recv().ok()
@@ -232,11 +240,31 @@ impl Hookseal {
         hookseal
     }
 
+    /// Starts hookseal with extra `[server]` and `[store]` keys before `config`, and extra
+    /// environment variables.
+    pub fn start_with(server: &str, store: &str, config: &str, env: &[(&str, &str)]) -> Self {
+        let tempdir = tempfile::tempdir().unwrap();
+        let dir = tempdir.path().to_path_buf();
+        let mut hookseal = Self::write_and_spawn(&dir, server, store, config, env);
+        hookseal._tempdir = Some(tempdir);
+        hookseal
+    }
+
     /// Starts hookseal in `dir` (kept by the caller), with extra environment variables.
     pub fn start_in(dir: &Path, config: &str, env: &[(&str, &str)]) -> Self {
+        Self::write_and_spawn(dir, "", "", config, env)
+    }
+
+    fn write_and_spawn(
+        dir: &Path,
+        server: &str,
+        store_keys: &str,
+        config: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let store = dir.join("store/hookseal.db");
         let full = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n\n[store]\npath = {:?}\n\n{config}",
+            "[server]\nlisten = \"127.0.0.1:0\"\n{server}\n\n[store]\npath = {:?}\n{store_keys}\n\n{config}",
             store.display().to_string()
         );
         let path = dir.join("hookseal.toml");
@@ -378,6 +406,13 @@ pub struct Answer {
 
 /// POSTs `body` to `url` with `headers`.
 pub async fn post(url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
+    try_post(url, headers, body)
+        .await
+        .expect("hookseal answers")
+}
+
+/// POSTs `body` to `url` with `headers`; `None` when no answer came (connection failed).
+pub async fn try_post(url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Option<Answer> {
     let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
         .build_http::<Full<Bytes>>();
     let mut request = Request::post(url)
@@ -387,25 +422,30 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Answer 
         let name = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
         request.headers_mut().append(name, value.parse().unwrap());
     }
-    let response = client.request(request).await.expect("hookseal answers");
+    let response = client.request(request).await.ok()?;
     let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    Answer {
+    let body = body.collect().await.ok()?.to_bytes();
+    Some(Answer {
         status: parts.status.as_u16(),
         headers: parts.headers,
         body,
-    }
+    })
 }
 
 /// POSTs a body signed the way cal.com signs it with the test secret.
 pub async fn post_signed(url: &str, body: Vec<u8>) -> Answer {
+    try_post_signed(url, body).await.expect("hookseal answers")
+}
+
+/// As [`post_signed`]; `None` when no answer came.
+pub async fn try_post_signed(url: &str, body: Vec<u8>) -> Option<Answer> {
     let signature = calcom_signature(CALCOM_SECRET, &body);
     let headers = [
         ("content-type", "application/json"),
         ("x-cal-signature-256", signature.as_str()),
         ("x-cal-webhook-version", "2021-10-20"),
     ];
-    post(url, &headers, body).await
+    try_post(url, &headers, body).await
 }
 
 /// The Python interpreter of the pinned verification tools; fails the test when the tools
