@@ -17,6 +17,9 @@ use crate::store::Store;
 
 mod reload;
 
+/// The admin state and the task serving its listener.
+type AdminTask = (Arc<Admin>, tokio::task::JoinHandle<()>);
+
 /// A gateway bound to its listeners, ready to serve.
 #[derive(Debug)]
 pub struct App {
@@ -128,7 +131,7 @@ impl App {
     }
 
     /// Starts serving the admin listener, if there is one.
-    fn start_admin(&mut self) -> Option<(Arc<Admin>, tokio::task::JoinHandle<()>)> {
+    fn start_admin(&mut self) -> Option<AdminTask> {
         let listener = self.admin_listener.take()?;
         let config = self.config.admin.as_ref()?;
         // Config validation already read the token file, so this only fails if it went away.

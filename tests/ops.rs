@@ -72,10 +72,12 @@ async fn metrics_count_real_traffic_on_sync_and_queued_routes() {
     for _ in 0..3 {
         queued_upstream.next().await;
     }
-    let scrape = eventually("three queued attempts counted", || async {
+    // The attempt is counted as it ends and the store records it just after: wait for both.
+    let scrape = eventually("three queued attempts counted and recorded", || async {
         let scrape = Scrape::take(&hookseal).await;
-        let attempts = ("hookseal_queued_attempts_total", [("route", "erp")]);
-        (scrape.value(attempts.0, &attempts.1) == 3.0).then_some(scrape)
+        let attempts = scrape.value("hookseal_queued_attempts_total", &[("route", "erp")]);
+        let waiting = scrape.value("hookseal_events", &[("state", "waiting")]);
+        (attempts == 3.0 && waiting == 0.0).then_some(scrape)
     })
     .await;
 

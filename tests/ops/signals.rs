@@ -95,7 +95,9 @@ async fn sighup_swaps_the_config_while_requests_flow_and_refuses_a_broken_one() 
 
 const REFUSED: &str = "config reload refused; the running config keeps serving";
 
-#[tokio::test]
+// Two threads: waiting for the process to exit blocks one, and the test upstream must keep
+// answering the attempts hookseal finishes during its shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_leaves_every_accepted_event_delivered_or_queued() {
     let mut upstream = TestUpstream::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -121,7 +123,8 @@ async fn sigterm_under_load_leaves_every_accepted_event_delivered_or_queued() {
     for sender in senders {
         accepted.extend(sender.await.unwrap());
     }
-    assert!(first.wait().success(), "hookseal exits cleanly on SIGTERM");
+    let exit = tokio::task::block_in_place(|| first.wait());
+    assert!(exit.success(), "hookseal exits cleanly on SIGTERM");
     first.wait_logs("stopped", 1, |_| true).await;
     assert!(accepted.len() >= 40, "accepted {}", accepted.len());
 
