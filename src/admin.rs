@@ -24,7 +24,7 @@ use crate::deliver::worker::{now_ms, QueueState};
 use crate::gateway::plain;
 use crate::secret::Secret;
 use crate::server::SharedGateway;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 mod api;
 mod query;
@@ -109,10 +109,14 @@ impl Admin {
         }
     }
 
-    /// Refreshes the queue gauges from the store, then writes every metric.
+    /// Refreshes the queue gauges from the store, then writes every metric. `store_up`
+    /// follows the same check as `/readyz`.
     async fn metrics(&self) -> Reply {
         let metrics = &self.queue.metrics;
-        let stats = tokio::time::timeout(STORE_CHECK_TIMEOUT, self.store.stats()).await;
+        let stats = match self.ping().await {
+            Ok(()) => tokio::time::timeout(STORE_CHECK_TIMEOUT, self.store.stats()).await,
+            Err(_) => Ok(Err(StoreError::Backend("store not answering".to_owned()))),
+        };
         match stats {
             Ok(Ok(stats)) => metrics.queue(&stats, &self.route_names(), now_ms()),
             Ok(Err(err)) => {

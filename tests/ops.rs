@@ -226,6 +226,8 @@ async fn probes_answer_while_the_store_is_up_and_readiness_fails_once_it_is_gone
         200,
         "the process still serves"
     );
+    let scrape = Scrape::take(&hookseal).await;
+    assert_eq!(scrape.value("hookseal_store_up", &[]), 0.0);
 
     std::fs::rename(&aside, &store).unwrap();
     assert_eq!(probe("/readyz").await.status, 200);
