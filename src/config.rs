@@ -337,8 +337,7 @@ pub enum EnrichProfile {
 }
 
 /// A value that may be written as one item or as a list.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum OneOrMany<T> {
     /// A single item.
     One(T),
@@ -349,6 +348,19 @@ pub enum OneOrMany<T> {
 impl<T> Default for OneOrMany<T> {
     fn default() -> Self {
         Self::Many(Vec::new())
+    }
+}
+
+/// Not `#[serde(untagged)]`: that hides the item's own error (such as an unset `${VAR}`)
+/// behind "did not match any variant".
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = toml::Value::deserialize(deserializer)?;
+        let parsed = match value {
+            toml::Value::Array(_) => Vec::<T>::deserialize(value).map(Self::Many),
+            item => T::deserialize(item).map(Self::One),
+        };
+        parsed.map_err(|err| D::Error::custom(err.message()))
     }
 }
 
@@ -381,8 +393,8 @@ impl Config {
     /// # Errors
     /// As for [`Config::load`].
     pub fn parse(text: &str, source: &Path) -> anyhow::Result<Self> {
-        let mut config: Config = toml::from_str(text)
-            .map_err(|err| anyhow::anyhow!("{}: {}", source.display(), err.to_string().trim()))?;
+        let mut config: Config =
+            toml::from_str(text).map_err(|err| syntax_error(&err, text, source))?;
         config.source = source.to_path_buf();
         config
             .validate(text)
@@ -551,6 +563,37 @@ impl AdminConfig {
             .map(Some)
             .map_err(anyhow::Error::msg)
     }
+}
+
+/// A parse error naming the file, line, column and key, without quoting the line: the line
+/// may hold a secret, and reload errors go to the log.
+fn syntax_error(err: &toml::de::Error, text: &str, source: &Path) -> anyhow::Error {
+    let message = err.message().trim();
+    let Some(span) = err.span() else {
+        return anyhow::anyhow!("{}: {message}", source.display());
+    };
+    let before = text.get(..span.start).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or_default();
+    match line_key(line_text) {
+        Some(key) => anyhow::anyhow!(
+            "{}: line {line}, column {column}, key `{key}`: {message}",
+            source.display()
+        ),
+        None => anyhow::anyhow!(
+            "{}: line {line}, column {column}: {message}",
+            source.display()
+        ),
+    }
+}
+
+/// The key of a `key = value` line, if the line is one.
+fn line_key(line: &str) -> Option<&str> {
+    let (key, _value) = line.split_once('=')?;
+    let key = key.trim();
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"');
+    (!key.is_empty() && key.chars().all(plain)).then_some(key)
 }
 
 /// Names a route for messages: its index, name and line in the file.

@@ -18,6 +18,7 @@ use crate::deliver::worker::{now_ms, QueueState};
 use crate::deliver::{self, Delivery, WEBHOOK_VERSION_HEADER};
 use crate::enrich::calcom::{self, Enriched};
 use crate::inbound::{Inbound, SIGNATURE_HEADER};
+use crate::metrics::{CountedCache, Outcome, NO_ROUTE};
 use crate::sign::Scheme;
 use crate::store::{Enqueued, NewEvent, Store};
 use crate::upstream::{Upstream, UpstreamError};
@@ -124,13 +125,19 @@ impl Gateway {
     {
         let started = Instant::now();
         let path = request.uri().path().to_owned();
+        let metrics = &self.queue.metrics;
         let Some(route) = self.routes.get(&path).cloned() else {
             tracing::info!(%path, status = 404, reason = "no route for path", "refused");
+            metrics.request(NO_ROUTE, Outcome::Refused, StatusCode::NOT_FOUND);
+            metrics.answered(NO_ROUTE, started.elapsed());
             return plain(StatusCode::NOT_FOUND, "no route\n");
         };
-        match self.accept(&route, request, peer).await {
+        let answer = self.accept(&route, request, peer).await;
+        metrics.answered(&route.name, started.elapsed());
+        match answer {
             Ok(response) => response,
             Err(refused) => {
+                metrics.request(&route.name, Outcome::Refused, refused.status);
                 tracing::info!(
                     route = %route.name,
                     status = refused.status.as_u16(),
@@ -187,8 +194,17 @@ impl Gateway {
         if route.mode == DeliveryMode::Queued {
             return self.enqueue(route, &enriched, delivery).await;
         }
+        let sent_at = Instant::now();
         let (_sent, answer) = deliver::attempt(route, &delivery).await;
+        let metrics = &self.queue.metrics;
+        metrics.upstream(&route.name, &answer, sent_at.elapsed());
         let response = sync_answer(&answer);
+        let outcome = if answer.is_ok() {
+            Outcome::Delivered
+        } else {
+            Outcome::Failed
+        };
+        metrics.request(&route.name, outcome, response.status());
         log_access(route, &enriched, &delivery, &answer, started);
         Ok(response)
     }
@@ -232,6 +248,8 @@ impl Gateway {
             refuse(StatusCode::SERVICE_UNAVAILABLE, "store cannot commit the event")
         })?;
         let repeat = enqueued == Enqueued::Repeat;
+        let metrics = &self.queue.metrics;
+        metrics.request(&route.name, Outcome::Accepted, StatusCode::ACCEPTED);
         if !repeat {
             self.queue
                 .waiting
@@ -309,8 +327,11 @@ impl Gateway {
                 degraded: None,
             };
         }
-        let cache: &dyn crate::store::Cache = self.store.as_ref();
-        let enriched = calcom::enrich(body, cache).await;
+        let cache = CountedCache {
+            inner: self.store.as_ref(),
+            metrics: &self.queue.metrics,
+        };
+        let enriched = calcom::enrich(body, &cache).await;
         if let Some(err) = &enriched.degraded {
             tracing::warn!(route = %route.name, error = %err, "store failed; forwarding unenriched");
         }

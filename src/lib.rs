@@ -10,8 +10,12 @@
 //! - [`gateway`]: one request handled from route match to answer.
 //! - [`store`]: the metadata cache and links, one file per backend.
 //! - [`secret`]: the key newtype that never prints.
+//! - [`metrics`]: the Prometheus metrics the gateway and the workers count.
+//! - [`admin`]: the admin listener: probes, `/metrics` and the token-protected delivery API.
+//! - [`app`]: everything wired together, with SIGHUP reloads and SIGTERM shutdown.
 //! - [`demo`]: the self-contained demonstration run.
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod deliver;
@@ -21,6 +25,7 @@ pub mod enrich;
 pub mod event_id;
 pub mod gateway;
 pub mod inbound;
+pub mod metrics;
 pub mod secret;
 pub mod server;
 pub mod sign;

@@ -173,3 +173,45 @@ fn expand_env_handles_literals_and_unclosed_braces() {
     assert_eq!(expand_env("a$$b$c").unwrap(), "a$b$c");
     assert!(expand_env("${OPEN").is_err());
 }
+
+#[test]
+fn syntax_errors_name_file_line_and_key_but_never_quote_the_value() {
+    let text = README_CONFIG.replace(
+        "calcom_secret = \"the secret set on this webhook in cal.com\"",
+        "calcom_secret = \"hunter2-secret\" trailing",
+    );
+    let message = format!(
+        "{:#}",
+        Config::parse(&text, Path::new("/etc/h.toml")).unwrap_err()
+    );
+    assert!(message.starts_with("/etc/h.toml: line 16"), "{message}");
+    assert!(message.contains("key `calcom_secret`"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[test]
+fn type_errors_name_the_key() {
+    let text = README_CONFIG.replace("listen = \"0.0.0.0:8080\"", "listen = 8080");
+    let message = error(&text);
+    assert!(message.contains("line 3"), "{message}");
+    assert!(message.contains("key `listen`"), "{message}");
+}
+
+#[test]
+fn the_shipped_deploy_configs_parse() {
+    for name in [
+        "hookseal.toml",
+        "hookseal-compose.toml",
+        "hookseal-kubernetes.toml",
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy")
+            .join(name);
+        let text = std::fs::read_to_string(&path).expect("deploy config exists");
+        // Secrets come from files that exist only where the config is deployed, so only the
+        // parse is checked here, not `validate`.
+        let config: Config = toml::from_str(&text).unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert!(config.admin.is_some(), "{name} enables the admin listener");
+        assert!(!config.routes.is_empty(), "{name} has a route");
+    }
+}

@@ -31,7 +31,8 @@ const LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// How often delivered events past their retention and expired cache entries are deleted.
 const EXPIRE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// What the inbound side and the workers share: a wake-up call and the queue's gauges.
+/// What the inbound side and the workers share: a wake-up call, the queue's gauges and the
+/// metrics they both count into.
 #[derive(Debug)]
 pub struct QueueState {
     /// Wakes the workers when an event is accepted or an attempt ends.
@@ -40,6 +41,8 @@ pub struct QueueState {
     pub waiting: AtomicU64,
     /// Free bytes on the store's disk, as last measured (`u64::MAX` when not measured).
     pub disk_free: AtomicU64,
+    /// What the gateway and the workers count.
+    pub metrics: crate::metrics::Metrics,
     /// The folder whose file system holds the embedded store; `None` for a remote store.
     disk: Option<std::path::PathBuf>,
 }
@@ -51,6 +54,7 @@ impl QueueState {
             wake: Notify::new(),
             waiting: AtomicU64::new(0),
             disk_free: AtomicU64::new(u64::MAX),
+            metrics: crate::metrics::Metrics::new(),
             disk,
         };
         state.measure_disk();
@@ -124,7 +128,7 @@ async fn claim_and_start(
         let state = Arc::clone(state);
         let owner = owner.to_owned();
         tokio::spawn(async move {
-            attempt(&route, &event, store.as_ref(), &owner).await;
+            attempt(&route, &event, store.as_ref(), &owner, &state.metrics).await;
             drop(permit);
             // The chain's next event, if any, is now at its head.
             state.wake.notify_one();
@@ -132,7 +136,13 @@ async fn claim_and_start(
     }
 }
 
-async fn attempt(route: &Route, event: &QueuedEvent, store: &dyn Store, owner: &str) {
+async fn attempt(
+    route: &Route,
+    event: &QueuedEvent,
+    store: &dyn Store,
+    owner: &str,
+    metrics: &crate::metrics::Metrics,
+) {
     let started = std::time::Instant::now();
     let delivery = delivery(event);
     let (_sent, answer): (Sent, Result<Answer, UpstreamError>) =
@@ -151,6 +161,8 @@ async fn attempt(route: &Route, event: &QueuedEvent, store: &dyn Store, owner: &
         now_ms(),
         jitter(),
     );
+    metrics.upstream(&route.name, &answer, started.elapsed());
+    metrics.queued_attempt(&route.name, &verdict.finish, event.attempts);
     tracing::info!(
         route = %route.name,
         event = event.trigger.as_deref().unwrap_or("-"),

@@ -41,6 +41,16 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
     cache_ttl: Duration,
+    file: Arc<FileIdentity>,
+}
+
+/// The store file as opened: if the path later names another file (or none), the process is
+/// writing to a file nobody will find at the next start, so `ping` fails.
+#[derive(Debug)]
+struct FileIdentity {
+    path: std::path::PathBuf,
+    device: u64,
+    inode: u64,
 }
 
 impl SqliteStore {
@@ -60,6 +70,7 @@ impl SqliteStore {
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             cache_ttl,
+            file: Arc::new(FileIdentity::of(path)?),
         })
     }
 
@@ -118,8 +129,13 @@ impl Cache for SqliteStore {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
-            .await
+        let file = Arc::clone(&self.file);
+        self.run(move |conn| {
+            file.check()?;
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+                .map_err(backend)
+        })
+        .await
     }
 
     async fn forget_chain(&self, uid: &str) -> Result<u64, StoreError> {
@@ -207,6 +223,30 @@ impl Store for SqliteStore {
             Ok((events + bookings) as u64)
         })
         .await
+    }
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+
+        let metadata = std::fs::metadata(path)
+            .map_err(|err| StoreError::Backend(format!("cannot stat {}: {err}", path.display())))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        })
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        match Self::of(&self.path) {
+            Ok(now) if now.device == self.device && now.inode == self.inode => Ok(()),
+            _ => Err(StoreError::Backend(format!(
+                "store file {} was removed or replaced",
+                self.path.display()
+            ))),
+        }
     }
 }
 
@@ -394,6 +434,16 @@ mod tests {
             0,
             "store file must be owner-only, mode {mode:o}"
         );
+    }
+
+    #[tokio::test]
+    async fn ping_fails_once_the_file_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(&path, Duration::from_secs(60)).unwrap();
+        store.ping().await.unwrap();
+        std::fs::rename(&path, dir.path().join("moved.db")).unwrap();
+        assert!(store.ping().await.is_err());
     }
 
     #[tokio::test]
