@@ -1,6 +1,6 @@
 //! The deploy/ folder, checked without a container engine: the Compose file and the Kubernetes
 //! manifest parse as YAML and have the shape operations rely on, and the Dockerfile builds with
-//! the command docs/operations.md documents.
+//! the command README.md documents.
 
 use std::path::PathBuf;
 
@@ -29,12 +29,12 @@ fn strings(value: &Value) -> Vec<&str> {
 
 #[test]
 fn the_dockerfile_builds_with_the_documented_command() {
-    let docs = repo_file("docs/operations.md");
+    let docs = repo_file("README.md");
     let documented = docs
         .lines()
         .map(str::trim)
         .find(|line| line.starts_with("cargo build"))
-        .expect("docs/operations.md documents a `cargo build` command");
+        .expect("README.md documents a `cargo build` command");
     let dockerfile = repo_file("deploy/Dockerfile");
     let builds: Vec<&str> = dockerfile
         .lines()
