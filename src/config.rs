@@ -6,16 +6,20 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
 use http::Uri;
 use ipnet::IpNet;
 use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 
 use crate::secret::Secret;
+
+mod env;
+mod load;
+
+pub use env::expand_env;
 
 /// Default largest inbound body: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -78,7 +82,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Address to listen on, such as `0.0.0.0:8080`.
-    #[serde(deserialize_with = "expanded_parse")]
+    #[serde(deserialize_with = "env::expanded_parse")]
     pub listen: SocketAddr,
     /// Largest accepted body; larger bodies get 413. Default 1 MiB.
     #[serde(default = "default_max_body_bytes")]
@@ -102,13 +106,16 @@ pub struct StoreConfig {
     #[serde(default)]
     pub kind: StoreKind,
     /// SQLite file. Default `data/hookseal.db`, relative to the working directory.
-    #[serde(default = "default_store_path", deserialize_with = "expanded_path")]
+    #[serde(
+        default = "default_store_path",
+        deserialize_with = "env::expanded_path"
+    )]
     pub path: PathBuf,
     /// PostgreSQL connection URL; it may hold a password, so it is a secret.
     #[serde(default)]
     pub url: Option<Secret>,
     /// File holding the PostgreSQL URL instead of `url`.
-    #[serde(default, deserialize_with = "expanded_opt_path")]
+    #[serde(default, deserialize_with = "env::expanded_opt_path")]
     pub url_file: Option<PathBuf>,
     /// How long cached metadata and links live. Default 400 days.
     #[serde(default = "default_cache_ttl", with = "humantime_serde")]
@@ -122,6 +129,21 @@ pub struct StoreConfig {
     /// Free disk space under which new events get 503 (embedded store). Default 64 MiB.
     #[serde(default = "default_min_free_disk_bytes")]
     pub min_free_disk_bytes: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            kind: StoreKind::Sqlite,
+            path: default_store_path(),
+            url: None,
+            url_file: None,
+            cache_ttl: DEFAULT_CACHE_TTL,
+            retention: DEFAULT_RETENTION,
+            max_pending_events: DEFAULT_MAX_PENDING_EVENTS,
+            min_free_disk_bytes: DEFAULT_MIN_FREE_DISK_BYTES,
+        }
+    }
 }
 
 /// Which store backend to use.
@@ -140,13 +162,16 @@ pub enum StoreKind {
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     /// Address to listen on. Default `127.0.0.1:9090`.
-    #[serde(default = "default_admin_listen", deserialize_with = "expanded_parse")]
+    #[serde(
+        default = "default_admin_listen",
+        deserialize_with = "env::expanded_parse"
+    )]
     pub listen: SocketAddr,
     /// Bearer token for the delivery API.
     #[serde(default)]
     pub token: Option<Secret>,
     /// File holding the bearer token instead of `token`.
-    #[serde(default, deserialize_with = "expanded_opt_path")]
+    #[serde(default, deserialize_with = "env::expanded_opt_path")]
     pub token_file: Option<PathBuf>,
 }
 
@@ -199,7 +224,7 @@ pub struct RouteConfig {
     /// Inbound path, such as `/hooks/crm`.
     pub path: String,
     /// Where events are delivered, `http://` or `https://`.
-    #[serde(deserialize_with = "expanded_parse")]
+    #[serde(deserialize_with = "env::expanded_parse")]
     pub upstream: Uri,
     /// `queued` (default: answer 202 once stored) or `sync` (answer with the upstream's answer).
     #[serde(default)]
@@ -208,7 +233,7 @@ pub struct RouteConfig {
     #[serde(default = "default_upstream_timeout", with = "humantime_serde")]
     pub timeout: Duration,
     /// Extra PEM file of CA certificates trusted for this upstream.
-    #[serde(default, deserialize_with = "expanded_opt_path")]
+    #[serde(default, deserialize_with = "env::expanded_opt_path")]
     pub ca_file: Option<PathBuf>,
     /// Fixed headers added to every delivery, such as an API key. Values may use `${VAR}`.
     #[serde(default)]
@@ -372,296 +397,6 @@ impl<T> OneOrMany<T> {
             Self::Many(items) => items,
         }
     }
-}
-
-// ---- loading ----
-
-impl Config {
-    /// Reads, parses and validates a config file.
-    ///
-    /// # Errors
-    /// The file cannot be read, is not valid TOML, has an unknown or ill-typed key, or breaks a
-    /// rule checked by [`Config::validate`]. The message names the file and the key.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        Self::parse(&text, path)
-    }
-
-    /// Parses and validates config text; `source` names it in messages.
-    ///
-    /// # Errors
-    /// As for [`Config::load`].
-    pub fn parse(text: &str, source: &Path) -> anyhow::Result<Self> {
-        let mut config: Config =
-            toml::from_str(text).map_err(|err| syntax_error(&err, text, source))?;
-        config.source = source.to_path_buf();
-        config
-            .validate(text)
-            .with_context(|| format!("{}: invalid config", source.display()))?;
-        Ok(config)
-    }
-
-    /// Checks the rules that span several keys, and reads every `*_file` secret so that a
-    /// missing file fails now rather than at the first request.
-    ///
-    /// # Errors
-    /// The first broken rule, naming the route and key.
-    pub fn validate(&self, text: &str) -> anyhow::Result<()> {
-        let mut names = std::collections::HashSet::new();
-        let mut paths = std::collections::HashSet::new();
-        for spanned in &self.routes {
-            let route = spanned.get_ref();
-            let at = route_label(route, text, spanned.span().start);
-            if !names.insert(route.name.as_str()) {
-                bail!("{at}: `name` {:?} is used by another route", route.name);
-            }
-            if !paths.insert(route.path.as_str()) {
-                bail!("{at}: `path` {:?} is used by another route", route.path);
-            }
-            route.validate().with_context(|| at.clone())?;
-        }
-        if self.store.kind == StoreKind::Postgres && self.store.postgres_url().is_err() {
-            bail!("[store]: `kind = \"postgres\"` needs `url` or `url_file`");
-        }
-        if let Some(admin) = &self.admin {
-            admin.token().context("[admin]")?;
-        }
-        Ok(())
-    }
-
-    /// The routes without their spans.
-    pub fn routes(&self) -> impl Iterator<Item = &RouteConfig> {
-        self.routes.iter().map(|spanned| spanned.get_ref())
-    }
-}
-
-impl RouteConfig {
-    fn validate(&self) -> anyhow::Result<()> {
-        if self.name.is_empty() {
-            bail!("`name` is empty");
-        }
-        if !self.path.starts_with('/') || self.path.contains('?') {
-            bail!(
-                "`path` must start with `/` and hold no query: {:?}",
-                self.path
-            );
-        }
-        match self.upstream.scheme_str() {
-            Some("http" | "https") if self.upstream.host().is_some() => {}
-            _ => bail!("`upstream` must be an http:// or https:// URL with a host"),
-        }
-        self.inbound_secrets()
-            .context("[routes.inbound] `calcom_secret_file`")?;
-        if self.inbound.calcom_secret.as_slice().is_empty()
-            && self.inbound.calcom_secret_file.as_slice().is_empty()
-            && self.inbound.allow_unsigned_from.is_empty()
-        {
-            bail!(
-                "[routes.inbound] needs `calcom_secret` or `allow_unsigned_from`: a route that \
-                 signs whatever anyone sends it would be a signing oracle"
-            );
-        }
-        if self.repeat_window < self.max_event_age {
-            bail!(
-                "`repeat_window` must be at least `max_event_age`, so that no repeat of an \
-                 accepted event can be delivered again with a fresh signature"
-            );
-        }
-        if self.timeout.is_zero() {
-            bail!("`timeout` must be more than zero");
-        }
-        if matches!(&self.retry_schedule, Some(schedule) if schedule.is_empty()) {
-            bail!("`retry_schedule` needs at least one delay");
-        }
-        for (index, sign) in self.sign.iter().enumerate() {
-            crate::sign::Scheme::from_config(sign).map_err(|err| {
-                anyhow::anyhow!(
-                    "[[routes.sign]] entry {} (scheme {:?}): {err}",
-                    index + 1,
-                    sign.scheme
-                )
-            })?;
-        }
-        for name in self.headers.keys() {
-            http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| anyhow::anyhow!("`headers`: {name:?} is not a header name"))?;
-        }
-        Ok(())
-    }
-
-    /// The cal.com secrets of this route, inline and from files.
-    ///
-    /// # Errors
-    /// A secret file cannot be read or is empty.
-    pub fn inbound_secrets(&self) -> anyhow::Result<Vec<Secret>> {
-        let mut all = self.inbound.calcom_secret.as_slice().to_vec();
-        for path in self.inbound.calcom_secret_file.as_slice() {
-            all.push(Secret::from_file(path).map_err(anyhow::Error::msg)?);
-        }
-        Ok(all)
-    }
-
-    /// The retry schedule in force for this route.
-    pub fn retry_schedule(&self) -> Vec<Duration> {
-        let configured = self.retry_schedule.as_ref();
-        configured
-            .map(|delays| delays.iter().map(|delay| **delay).collect())
-            .unwrap_or_else(|| {
-                DEFAULT_RETRY_SCHEDULE_SECS
-                    .iter()
-                    .map(|secs| Duration::from_secs(*secs))
-                    .collect()
-            })
-    }
-}
-
-impl StoreConfig {
-    /// The PostgreSQL URL, inline or from its file.
-    ///
-    /// # Errors
-    /// Neither key is set, or the file cannot be read.
-    pub fn postgres_url(&self) -> anyhow::Result<Secret> {
-        if let Some(url) = &self.url {
-            return Ok(url.clone());
-        }
-        let Some(path) = &self.url_file else {
-            bail!("no `url` or `url_file`")
-        };
-        Secret::from_file(path).map_err(anyhow::Error::msg)
-    }
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            kind: StoreKind::Sqlite,
-            path: default_store_path(),
-            url: None,
-            url_file: None,
-            cache_ttl: DEFAULT_CACHE_TTL,
-            retention: DEFAULT_RETENTION,
-            max_pending_events: DEFAULT_MAX_PENDING_EVENTS,
-            min_free_disk_bytes: DEFAULT_MIN_FREE_DISK_BYTES,
-        }
-    }
-}
-
-impl AdminConfig {
-    /// The bearer token of the delivery API, if one is set.
-    ///
-    /// # Errors
-    /// `token_file` cannot be read.
-    pub fn token(&self) -> anyhow::Result<Option<Secret>> {
-        if let Some(token) = &self.token {
-            return Ok(Some(token.clone()));
-        }
-        let Some(path) = &self.token_file else {
-            return Ok(None);
-        };
-        Secret::from_file(path)
-            .map(Some)
-            .map_err(anyhow::Error::msg)
-    }
-}
-
-/// A parse error naming the file, line, column and key, without quoting the line: the line
-/// may hold a secret, and reload errors go to the log.
-fn syntax_error(err: &toml::de::Error, text: &str, source: &Path) -> anyhow::Error {
-    let message = err.message().trim();
-    let Some(span) = err.span() else {
-        return anyhow::anyhow!("{}: {message}", source.display());
-    };
-    let before = text.get(..span.start).unwrap_or_default();
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
-    let line_text = text.lines().nth(line - 1).unwrap_or_default();
-    match line_key(line_text) {
-        Some(key) => anyhow::anyhow!(
-            "{}: line {line}, column {column}, key `{key}`: {message}",
-            source.display()
-        ),
-        None => anyhow::anyhow!(
-            "{}: line {line}, column {column}: {message}",
-            source.display()
-        ),
-    }
-}
-
-/// The key of a `key = value` line, if the line is one.
-fn line_key(line: &str) -> Option<&str> {
-    let (key, _value) = line.split_once('=')?;
-    let key = key.trim();
-    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"');
-    (!key.is_empty() && key.chars().all(plain)).then_some(key)
-}
-
-/// Names a route for messages: its index, name and line in the file.
-fn route_label(route: &RouteConfig, text: &str, offset: usize) -> String {
-    let line = text
-        .get(..offset)
-        .map_or(0, |before| before.lines().count().max(1));
-    format!("[[routes]] {:?} (line {line})", route.name)
-}
-
-// ---- `${VAR}` expansion ----
-
-/// Replaces each `${VAR}` in `raw` with the environment variable's value. `$$` stands for a
-/// literal `$`.
-///
-/// # Errors
-/// A variable is unset or a `${` is not closed.
-pub fn expand_env(raw: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        if let Some(tail) = after.strip_prefix('$') {
-            out.push('$');
-            rest = tail;
-        } else if let Some(inner) = after.strip_prefix('{') {
-            let Some(end) = inner.find('}') else {
-                return Err("unclosed `${` in value".to_owned());
-            };
-            let name = &inner[..end];
-            let value = std::env::var(name)
-                .map_err(|_| format!("environment variable {name} is not set"))?;
-            out.push_str(&value);
-            rest = &inner[end + 1..];
-        } else {
-            out.push('$');
-            rest = after;
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn expanded_parse<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    let raw = String::deserialize(deserializer)?;
-    let value = expand_env(&raw).map_err(D::Error::custom)?;
-    value
-        .parse()
-        .map_err(|err| D::Error::custom(format!("{value:?}: {err}")))
-}
-
-fn expanded_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PathBuf, D::Error> {
-    let raw = String::deserialize(deserializer)?;
-    expand_env(&raw)
-        .map(PathBuf::from)
-        .map_err(D::Error::custom)
-}
-
-fn expanded_opt_path<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<PathBuf>, D::Error> {
-    expanded_path(deserializer).map(Some)
 }
 
 fn default_max_body_bytes() -> usize {

@@ -1,0 +1,82 @@
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+fn record() -> BookingRecord {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("customer_id".into(), "cus_1".into());
+    BookingRecord {
+        booking_id: Some(7),
+        metadata,
+        ..BookingRecord::default()
+    }
+}
+
+#[tokio::test]
+async fn records_survive_reopening_and_file_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/hookseal.db");
+    let store = SqliteStore::open(&path, Duration::from_secs(3600)).unwrap();
+    store.save_booking("a", &record()).await.unwrap();
+    drop(store);
+    let store = SqliteStore::open(&path, Duration::from_secs(3600)).unwrap();
+    assert_eq!(store.booking("a").await.unwrap(), Some(record()));
+    assert_eq!(store.booking("b").await.unwrap(), None);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "store file must be owner-only, mode {mode:o}"
+    );
+}
+
+#[tokio::test]
+async fn ping_fails_once_the_file_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path, Duration::from_secs(60)).unwrap();
+    store.ping().await.unwrap();
+    std::fs::rename(&path, dir.path().join("moved.db")).unwrap();
+    assert!(store.ping().await.is_err());
+}
+
+#[tokio::test]
+async fn expired_records_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db"), Duration::ZERO).unwrap();
+    store.save_booking("a", &record()).await.unwrap();
+    // The TTL is zero, so a record written in an earlier second is expired.
+    {
+        let conn = store.connection.lock().unwrap();
+        conn.execute("UPDATE bookings SET updated_at = updated_at - 10", [])
+            .unwrap();
+    }
+    assert_eq!(store.booking("a").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn forget_removes_the_whole_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db"), Duration::from_secs(60)).unwrap();
+    store.save_booking("a", &record()).await.unwrap();
+    let linked = BookingRecord {
+        previous_uid: Some("a".into()),
+        original_uid: Some("a".into()),
+        ..record()
+    };
+    store.save_booking("b", &linked).await.unwrap();
+    store
+        .save_booking(
+            "c",
+            &BookingRecord {
+                previous_uid: Some("b".into()),
+                ..linked
+            },
+        )
+        .await
+        .unwrap();
+    store.save_booking("other", &record()).await.unwrap();
+    assert_eq!(store.forget_chain("c").await.unwrap(), 3);
+    assert_eq!(store.booking("a").await.unwrap(), None);
+    assert!(store.booking("other").await.unwrap().is_some());
+}
