@@ -1,6 +1,8 @@
 //! Running hookseal in production, end to end through real processes: probes, metrics, the
 //! delivery API, SIGHUP reloads, SIGTERM under load, and logs that never carry a secret.
 
+#[path = "support/postgres.rs"]
+mod postgres_support;
 mod support;
 
 #[path = "ops/client.rs"]

@@ -161,3 +161,51 @@ async fn no_log_line_carries_a_secret_or_a_signature_even_at_trace() {
         );
     }
 }
+
+/// The PostgreSQL password in the store URL never reaches a log line, even at trace level
+/// with the database driver's own logging on.
+#[tokio::test]
+async fn no_log_line_carries_the_store_password() {
+    const PASSWORD: &str = "store-password-3f9a71";
+    let mut upstream = TestUpstream::start().await;
+    let tempdir = tempfile::tempdir().unwrap();
+    let dir = tempdir.path();
+    let url = crate::postgres_support::Cluster::shared()
+        .fresh_database()
+        .await;
+    let with_password = url.replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1);
+    std::fs::write(dir.join("store-url"), format!("{with_password}\n")).unwrap();
+    let config = format!(
+        r#"
+[[routes]]
+name = "crm"
+path = "/hooks/crm"
+upstream = "{}"
+[routes.inbound]
+calcom_secret = "{INBOUND_INLINE}"
+"#,
+        upstream.url("/")
+    );
+    let store = format!(
+        "kind = \"postgres\"\nurl_file = {:?}",
+        dir.join("store-url").display().to_string()
+    );
+    let hookseal = Hookseal::start_with("", &store, &config, &[("RUST_LOG", "trace")]);
+    let body = booking_created("secrets-store-url");
+    let signature = calcom_signature(INBOUND_INLINE, &body);
+    let headers = [("x-cal-signature-256", signature.as_str())];
+    assert_eq!(
+        post(&hookseal.url("/hooks/crm"), &headers, body)
+            .await
+            .status,
+        202
+    );
+    upstream.next().await;
+    hookseal.wait_logs("webhook", 1, |_| true).await;
+    let logs = hookseal.logs().join("\n");
+    assert!(logs.contains("\"level\":\"TRACE\""), "trace logging was on");
+    assert!(
+        !logs.contains(PASSWORD),
+        "a log line carries the store password"
+    );
+}
