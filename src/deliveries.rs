@@ -56,7 +56,7 @@ impl Selection {
     }
 }
 
-/// A table of the selected events, newest first.
+/// A table of the selected events, newest first, after a line for each paused route.
 ///
 /// # Errors
 /// The store cannot be read.
@@ -66,7 +66,14 @@ pub async fn list(
     limit: usize,
 ) -> anyhow::Result<String> {
     let events = store.list(&selection.filter(now_ms()), limit).await?;
-    let mut out = String::from("SEQ\tROUTE\tSTATE\tATTEMPTS\tLAST\tEVENT\tBOOKING\tEVENT ID\n");
+    let mut out = String::new();
+    for (route, reason) in store.stats().await?.paused {
+        let _ = writeln!(
+            out,
+            "route {route} is PAUSED ({reason}): resume it with `deliveries resume`"
+        );
+    }
+    out.push_str("SEQ\tROUTE\tSTATE\tATTEMPTS\tLAST\tEVENT\tBOOKING\tEVENT ID\n");
     for event in &events {
         let _ = writeln!(
             out,

@@ -239,6 +239,8 @@ async fn gone_pauses_the_route_until_resumed(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert!(upstream.try_next().is_none());
+    let listed = hookseal.deliveries("list", &[]);
+    assert!(listed.contains("route crm is PAUSED"), "{listed}");
     let resumed = hookseal.deliveries("resume", &["--route", "crm"]);
     assert!(resumed.contains("resumed"), "{resumed}");
     upstream.next().await;
