@@ -200,10 +200,13 @@ fn check_bearer(token: &Secret, header: Option<&HeaderValue>) -> Result<(), &'st
     let Some(header) = header else {
         return Err("no Authorization header");
     };
+    // The scheme name is case-insensitive (RFC 9110); the token is not.
     let Some(sent) = header
         .to_str()
         .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
     else {
         return Err("Authorization is not a Bearer token");
     };
@@ -222,6 +225,7 @@ mod tests {
         let token = Secret::new("s3cret-token");
         let header = |value: &str| HeaderValue::from_str(value).unwrap();
         assert!(check_bearer(&token, Some(&header("Bearer s3cret-token"))).is_ok());
+        assert!(check_bearer(&token, Some(&header("bearer s3cret-token"))).is_ok());
         assert_eq!(check_bearer(&token, None), Err("no Authorization header"));
         assert_eq!(
             check_bearer(&token, Some(&header("Bearer s3cret-tokeN"))),

@@ -96,8 +96,13 @@ pub async fn list(
 /// The selected events in full, as JSON lines with their bodies.
 ///
 /// # Errors
-/// The store cannot be read, or nothing matches.
-pub async fn show(store: &dyn Store, selection: &Selection) -> anyhow::Result<String> {
+/// An empty selection without `all`, the store cannot be read, or nothing matches.
+pub async fn show(store: &dyn Store, selection: &Selection, all: bool) -> anyhow::Result<String> {
+    // Bodies hold names and emails: show them one selection at a time.
+    anyhow::ensure!(
+        all || !selection.is_everything(),
+        "refusing to show every event without --all"
+    );
     let events = store.list(&selection.filter(now_ms()), 100).await?;
     anyhow::ensure!(!events.is_empty(), "no stored event matches");
     let mut out = String::new();
@@ -118,8 +123,12 @@ pub fn detail(event: &StoredEvent) -> serde_json::Value {
 /// Makes the selected waiting events due now, and replays dead ones with a fresh attempt count.
 ///
 /// # Errors
-/// The store cannot be written.
-pub async fn retry(store: &dyn Store, selection: &Selection) -> anyhow::Result<u64> {
+/// An empty selection without `all`, or the store cannot be written.
+pub async fn retry(store: &dyn Store, selection: &Selection, all: bool) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        all || !selection.is_everything(),
+        "refusing to retry every event without --all"
+    );
     Ok(store.retry(&selection.filter(now_ms()), now_ms()).await?)
 }
 

@@ -54,6 +54,10 @@ pub async fn run() -> anyhow::Result<()> {
     for (index, step) in lifecycle::steps().iter().enumerate() {
         println!("{}. {}", index + 1, step.title);
         let status = send(&client, addr, step).await?;
+        anyhow::ensure!(
+            status == 200,
+            "hookseal answered {status}; see its log above"
+        );
         let got = tokio::time::timeout(Duration::from_secs(10), received.recv())
             .await
             .context("the receiver got nothing within 10 s")?

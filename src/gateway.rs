@@ -145,7 +145,13 @@ impl Gateway {
                     latency_ms = started.elapsed().as_millis() as u64,
                     "refused"
                 );
-                plain(refused.status, &status_text(refused.status))
+                let mut response = plain(refused.status, &status_text(refused.status));
+                if refused.status == StatusCode::METHOD_NOT_ALLOWED {
+                    response
+                        .headers_mut()
+                        .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+                }
+                response
             }
         }
     }
@@ -168,6 +174,13 @@ impl Gateway {
             ));
         }
         let (parts, body) = request.into_parts();
+        // A declared length over the limit is refused before a byte of the body is read.
+        if body.size_hint().lower() > self.max_body_bytes as u64 {
+            return Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body over max_body_bytes",
+            ));
+        }
         let body = self.read_body(body).await?;
         let signature = parts
             .headers
@@ -374,28 +387,35 @@ impl Route {
     }
 }
 
-/// Refuses a captured cal.com event replayed later than `max_event_age` after it was made.
-/// MEETING_* bodies carry the booking's `createdAt`, not the send time, so they are exempt.
+/// Refuses a captured cal.com event replayed later than `max_event_age` after cal.com sent it,
+/// or dated further ahead than clocks drift (such an event would never age). The send time of
+/// the flat MEETING_* bodies is their `startTime` / `endTime`; events that carry no time at all
+/// cannot be checked.
 fn check_age(route: &Route, event: &calcom::Event) -> Result<(), Refused> {
-    if event.is_meeting() {
-        return Ok(());
-    }
-    let Some(created_at) = event.created_at.as_deref() else {
+    let Some(sent_at) = event.sent_at.as_deref() else {
         return Ok(());
     };
-    let Ok(created_at) = OffsetDateTime::parse(created_at, &Rfc3339) else {
-        return Ok(());
+    let Ok(sent_at) = OffsetDateTime::parse(sent_at, &Rfc3339) else {
+        let reason = "event send time is not an RFC 3339 timestamp";
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, reason));
     };
-    let age = OffsetDateTime::now_utc() - created_at;
+    let age = OffsetDateTime::now_utc() - sent_at;
     if age > route.max_event_age {
         let reason = format!(
-            "event createdAt is {}s old, over max_event_age",
+            "event was sent {}s ago, over max_event_age",
             age.whole_seconds()
         );
         return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, &reason));
     }
+    if -age > MAX_CLOCK_SKEW {
+        let reason = format!("event is dated {}s in the future", (-age).whole_seconds());
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, &reason));
+    }
     Ok(())
 }
+
+/// How far ahead of hookseal's clock cal.com's may run before an event counts as forged.
+const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 fn event_id(route: &Route, event: Option<&calcom::Event>) -> String {
     match event.and_then(calcom::Event::identity) {

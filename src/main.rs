@@ -1,5 +1,6 @@
 //! The `hookseal` command line: parses arguments, sets up logging and calls into the library.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -95,11 +96,17 @@ enum DeliveriesAction {
     Show {
         #[command(flatten)]
         selection: Selection,
+        /// Allows an empty selection, which shows every event.
+        #[arg(long)]
+        all: bool,
     },
     /// Makes waiting events due now, and replays dead ones with a fresh attempt count.
     Retry {
         #[command(flatten)]
         selection: Selection,
+        /// Allows an empty selection, which retries every waiting and dead event.
+        #[arg(long)]
+        all: bool,
     },
     /// Deletes stored events.
     Purge {
@@ -292,19 +299,19 @@ fn deliveries(config: Option<PathBuf>, action: DeliveriesAction) -> anyhow::Resu
     let config = config.context("--config is required")?;
     let config = Config::load(&config)?;
     runtime()?.block_on(async {
-        let store = hookseal::store::open(&config.store).await?;
+        let store = open_existing_store(&config).await?;
         let store = store.as_ref();
         match action {
             DeliveriesAction::List { selection, limit } => {
                 print!("{}", deliveries::list(store, &selection, limit).await?);
             }
-            DeliveriesAction::Show { selection } => {
-                print!("{}", deliveries::show(store, &selection).await?)
+            DeliveriesAction::Show { selection, all } => {
+                print!("{}", deliveries::show(store, &selection, all).await?)
             }
-            DeliveriesAction::Retry { selection } => {
+            DeliveriesAction::Retry { selection, all } => {
                 println!(
                     "{} events due again",
-                    deliveries::retry(store, &selection).await?
+                    deliveries::retry(store, &selection, all).await?
                 );
             }
             DeliveriesAction::Purge { selection, all } => {
@@ -315,6 +322,11 @@ fn deliveries(config: Option<PathBuf>, action: DeliveriesAction) -> anyhow::Resu
             }
             DeliveriesAction::Resume { route } => {
                 let was_paused = store.resume_route(&route).await?;
+                let configured = config.routes().any(|candidate| candidate.name == route);
+                anyhow::ensure!(
+                    was_paused || configured,
+                    "no route named {route:?} in the config"
+                );
                 println!(
                     "route {route} {}",
                     if was_paused {
@@ -332,11 +344,25 @@ fn deliveries(config: Option<PathBuf>, action: DeliveriesAction) -> anyhow::Resu
 fn forget(path: &Path, booking: &str) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     runtime()?.block_on(async {
-        let store = hookseal::store::open(&config.store).await?;
+        let store = open_existing_store(&config).await?;
         let removed = store.forget_chain(booking).await?;
         println!("forgot booking chain of {booking}: {removed} rows erased");
         Ok(())
     })
+}
+
+/// Opens the store a serving hookseal uses; an embedded store that does not exist yet is an
+/// error rather than a new empty file (a mistyped path would otherwise show nothing).
+async fn open_existing_store(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<dyn hookseal::store::Store>> {
+    if config.store.kind == hookseal::config::StoreKind::Sqlite && !config.store.path.exists() {
+        anyhow::bail!(
+            "no store at {}: run this from where hookseal serves, with the same config",
+            config.store.path.display()
+        );
+    }
+    Ok(hookseal::store::open(&config.store).await?)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -353,8 +379,10 @@ fn init_logging(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .with_context(|| format!("invalid log filter {filter:?}"))?;
+    // Colour codes only on a terminal: journald, `docker logs` and files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Text => builder.try_init(),

@@ -278,6 +278,8 @@ impl Metrics {
         self.oldest_waiting_seconds
             .set(age_ms.max(0) as f64 / 1000.0);
 
+        // Routes removed by a reload and no longer paused drop out of the family.
+        self.paused.clear();
         for route in routes {
             self.paused.get_or_create(&route_label(route)).set(0);
         }

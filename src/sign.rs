@@ -204,3 +204,29 @@ fn first(secrets: Vec<Secret>) -> Secret {
 
 #[cfg(test)]
 mod tests;
+
+/// The header names a `[[routes.sign]]` entry sets, found by signing a sample attempt; empty
+/// when the entry cannot be built (its own error is reported elsewhere).
+pub fn header_names(config: &SignConfig, upstream: &Uri) -> Vec<String> {
+    let Ok(scheme) = Scheme::from_config(config) else {
+        return Vec::new();
+    };
+    let attempt = Attempt {
+        event_id: "sample",
+        attempt_id: "sample",
+        timestamp: 0,
+        accepted_at: 0,
+        upstream,
+        content_type: Some("application/json"),
+        body: b"{}",
+    };
+    let mut signature = Signature::default();
+    scheme.sign(&attempt, &mut signature);
+    let mut names: Vec<String> = signature
+        .headers
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    names.dedup();
+    names
+}

@@ -139,6 +139,14 @@ impl Upstream {
     }
 }
 
+/// Checks that `path` holds at least one usable CA certificate, as a route's `ca_file` must.
+///
+/// # Errors
+/// The file cannot be read or holds no valid certificate.
+pub fn check_ca_file(path: &Path) -> Result<(), BuildError> {
+    add_ca_file(&mut rustls::RootCertStore::empty(), path)
+}
+
 fn add_ca_file(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), BuildError> {
     let failed = |reason: String| BuildError::CaFile {
         path: path.display().to_string(),

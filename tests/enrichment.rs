@@ -130,7 +130,7 @@ async fn meeting_no_show_and_paid_events_get_the_cached_metadata() {
     let hookseal = Hookseal::start(&config(&upstream.url("/")));
 
     // MEETING_ENDED is flat and carries its own metadata: cached, forwarded unchanged.
-    let meeting = fixture("04-meeting-ended");
+    let meeting = support::fresh_meeting(&fixture("04-meeting-ended"));
     let (bytes, _) = relay(&hookseal, &mut upstream, meeting.clone()).await;
     assert_eq!(bytes, meeting);
     let no_show = fresh(&fixture("08-booking-no-show-updated"));

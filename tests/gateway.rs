@@ -202,7 +202,7 @@ async fn unsigned_events_pass_from_allowed_networks_only() {
         &format!("calcom_secret = \"{CALCOM_SECRET}\""),
         &format!("calcom_secret = \"{CALCOM_SECRET}\"\nallow_unsigned_from = [\"10.0.0.0/8\"]"),
     ));
-    let body = fixture("04-meeting-ended");
+    let body = support::fresh_meeting(&fixture("04-meeting-ended"));
     let unsigned = [("x-cal-signature-256", "no-secret-provided")];
     assert_eq!(
         post(&open.url("/hooks/crm"), &unsigned, body.clone())
@@ -256,14 +256,36 @@ async fn unreachable_upstream_is_502_and_silent_one_is_504() {
 }
 
 #[tokio::test]
-async fn replayed_old_events_are_422_but_meeting_bodies_are_exempt() {
+async fn replayed_old_or_future_dated_events_are_422() {
     let mut upstream = TestUpstream::start().await;
     let hookseal = Hookseal::start(&sync_route(&upstream.url("/"), ""));
-    // The fixtures' createdAt is in March 2026, far past the default max_event_age of 1 h.
+    // The fixtures' times are in March 2026, far past the default max_event_age of 1 h.
     let stale = post_signed(&hookseal.url("/hooks/crm"), fixture("01-booking-created")).await;
     assert_eq!(stale.status, 422);
-    let meeting = post_signed(&hookseal.url("/hooks/crm"), fixture("04-meeting-ended")).await;
-    assert_eq!(meeting.status, 200);
+    // MEETING_* bodies carry the booking's createdAt; their send time is endTime.
+    let stale_meeting = post_signed(&hookseal.url("/hooks/crm"), fixture("04-meeting-ended")).await;
+    assert_eq!(stale_meeting.status, 422);
+    let future = String::from_utf8(fixture("01-booking-created"))
+        .unwrap()
+        .replace("2026-03-02T09:14:07.512Z", "2099-01-01T00:00:00.000Z");
+    let future = post_signed(&hookseal.url("/hooks/crm"), future.into_bytes()).await;
+    assert_eq!(future.status, 422);
+    let garbled = String::from_utf8(fixture("01-booking-created"))
+        .unwrap()
+        .replace("2026-03-02T09:14:07.512Z", "yesterday");
+    assert_eq!(
+        post_signed(&hookseal.url("/hooks/crm"), garbled.into_bytes())
+            .await
+            .status,
+        422
+    );
+    hookseal
+        .wait_logs("refused", 4, |line| line["status"] == 422)
+        .await;
+
+    let meeting = support::fresh_meeting(&fixture("04-meeting-ended"));
+    let answer = post_signed(&hookseal.url("/hooks/crm"), meeting).await;
+    assert_eq!(answer.status, 200);
     assert!(upstream
         .next()
         .await

@@ -71,6 +71,30 @@ async fn slow_clients_are_cut_off() {
 }
 
 #[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_before_the_body() {
+    let upstream = TestUpstream::start().await;
+    // The body read timeout is long: a 413 can only come from the declared length.
+    let server = "body_read_timeout = \"1h\"";
+    let hookseal = Hookseal::start_with(
+        server,
+        "",
+        &route(&upstream.url("/"), "delivery = \"sync\""),
+        &[],
+    );
+    let mut stream = tokio::net::TcpStream::connect(hookseal.addr).await.unwrap();
+    stream
+        .write_all(b"POST /hooks/crm HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut head))
+        .await
+        .expect("an answer before any timeout")
+        .unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
+}
+
+#[tokio::test]
 async fn only_post_is_accepted() {
     let upstream = TestUpstream::start().await;
     let hookseal = Hookseal::start(&route(&upstream.url("/"), "delivery = \"sync\""));

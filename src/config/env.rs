@@ -48,7 +48,8 @@ where
     let value = expand_env(&raw).map_err(D::Error::custom)?;
     value
         .parse()
-        .map_err(|err| D::Error::custom(format!("{value:?}: {err}")))
+        // The value is not quoted: an upstream URL may carry credentials.
+        .map_err(|err| D::Error::custom(format!("not a valid value: {err}")))
 }
 
 pub(super) fn expanded_path<'de, D: Deserializer<'de>>(

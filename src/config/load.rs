@@ -56,11 +56,28 @@ impl Config {
             }
             route.validate().with_context(|| at.clone())?;
         }
-        if self.store.kind == StoreKind::Postgres && self.store.postgres_url().is_err() {
-            bail!("[store]: `kind = \"postgres\"` needs `url` or `url_file`");
+        if self.store.kind == StoreKind::Postgres {
+            let url = self.store.postgres_url();
+            let url = url.map_err(|_| {
+                anyhow::anyhow!("[store]: `kind = \"postgres\"` needs `url` or `url_file`")
+            })?;
+            if url.expose().parse::<tokio_postgres::Config>().is_err() {
+                // The URL may hold a password: say what is wrong, never what it is.
+                bail!("[store]: `url` is not a PostgreSQL connection URL");
+            }
         }
         if let Some(admin) = &self.admin {
+            if admin.token.is_some() && admin.token_file.is_some() {
+                bail!("[admin]: set `token` or `token_file`, not both");
+            }
             admin.token().context("[admin]")?;
+            if admin.listen == self.server.listen && admin.listen.port() != 0 {
+                bail!("[admin] `listen` is the same address as [server] `listen`");
+            }
+        }
+        if let Some(level) = &self.log.level {
+            tracing_subscriber::EnvFilter::try_new(level)
+                .map_err(|err| anyhow::anyhow!("[log] `level`: not a log filter: {err}"))?;
         }
         Ok(())
     }
@@ -118,9 +135,44 @@ impl RouteConfig {
                 )
             })?;
         }
-        for name in self.headers.keys() {
-            http::HeaderName::from_bytes(name.as_bytes())
+        if let Some(path) = &self.ca_file {
+            crate::upstream::check_ca_file(path)
+                .map_err(|err| anyhow::anyhow!("`ca_file`: {err}"))?;
+        }
+        self.validate_headers()
+    }
+
+    /// Fixed headers must be valid, must not be ones hookseal sets itself (framing, `Host`,
+    /// the body's type), and no two sources may set the same header: a fixed header must not
+    /// forge or shadow a signature.
+    fn validate_headers(&self) -> anyhow::Result<()> {
+        let mut owners: std::collections::HashMap<String, String> =
+            std::collections::HashMap::new();
+        for (name, value) in &self.headers {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| anyhow::anyhow!("`headers`: {name:?} is not a header name"))?;
+            if http::HeaderValue::from_str(value.expose()).is_err() {
+                bail!("`headers`: the value of {name} is not a valid header value");
+            }
+            owners.insert(name.to_string(), "`headers`".to_owned());
+        }
+        for (index, sign) in self.sign.iter().enumerate() {
+            let owner = format!(
+                "[[routes.sign]] entry {} (scheme {:?})",
+                index + 1,
+                sign.scheme
+            );
+            for name in crate::sign::header_names(sign, &self.upstream) {
+                if let Some(first) = owners.insert(name.clone(), owner.clone()) {
+                    bail!("{owner} sets header {name}, which {first} sets too");
+                }
+            }
+        }
+        if let Some(reserved) = owners
+            .keys()
+            .find(|name| RESERVED_HEADERS.contains(&name.as_str()))
+        {
+            bail!("header {reserved} is set by hookseal itself and cannot be configured");
         }
         Ok(())
     }
@@ -188,7 +240,8 @@ impl AdminConfig {
 /// A parse error naming the file, line, column and key, without quoting the line: the line
 /// may hold a secret, and reload errors go to the log.
 fn syntax_error(err: &toml::de::Error, text: &str, source: &Path) -> anyhow::Error {
-    let message = err.message().trim();
+    let message = without_value(err.message().trim());
+    let message = message.as_str();
     let Some(span) = err.span() else {
         return anyhow::anyhow!("{}: {message}", source.display());
     };
@@ -209,6 +262,24 @@ fn syntax_error(err: &toml::de::Error, text: &str, source: &Path) -> anyhow::Err
 }
 
 /// The key of a `key = value` line, if the line is one.
+/// The parser's message less the value it found, which may be a secret written with the
+/// wrong type: `invalid type: string "…", expected a sequence` keeps only what was expected.
+fn without_value(message: &str) -> String {
+    for kind in ["invalid type", "invalid value"] {
+        let Some(rest) = message
+            .strip_prefix(kind)
+            .and_then(|rest| rest.strip_prefix(": "))
+        else {
+            continue;
+        };
+        return match rest.rsplit_once(", expected ") {
+            Some((_found, expected)) => format!("{kind}, expected {expected}"),
+            None => kind.to_owned(),
+        };
+    }
+    message.to_owned()
+}
+
 fn line_key(line: &str) -> Option<&str> {
     let (key, _value) = line.split_once('=')?;
     let key = key.trim();
@@ -217,9 +288,26 @@ fn line_key(line: &str) -> Option<&str> {
 }
 
 /// Names a route for messages: its index, name and line in the file.
+/// Headers hookseal sets on every delivery, or that frame the connection: never configurable.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "user-agent",
+    "x-cal-webhook-version",
+];
+
 fn route_label(route: &RouteConfig, text: &str, offset: usize) -> String {
     let line = text
         .get(..offset)
-        .map_or(0, |before| before.lines().count().max(1));
+        .map_or(1, |before| before.matches('\n').count() + 1);
     format!("[[routes]] {:?} (line {line})", route.name)
 }

@@ -215,3 +215,97 @@ fn the_shipped_deploy_configs_parse() {
         assert!(!config.routes.is_empty(), "{name} has a route");
     }
 }
+
+#[test]
+fn a_secret_of_the_wrong_type_is_not_quoted() {
+    let as_string = README_CONFIG.replace(
+        "secrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]",
+        "secrets = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+    );
+    let message = error(&as_string);
+    assert!(
+        message.contains("key `secrets`") && message.contains("expected a sequence"),
+        "{message}"
+    );
+    assert!(!message.contains("MfKQ9r8"), "{message}");
+    let as_number = README_CONFIG.replace(
+        "calcom_secret = \"the secret set on this webhook in cal.com\"",
+        "calcom_secret = 8675309123",
+    );
+    assert!(!error(&as_number).contains("8675309123"));
+}
+
+#[test]
+fn route_errors_name_the_line_of_the_route() {
+    let text = README_CONFIG.replace(
+        "calcom_secret = \"the secret set on this webhook in cal.com\"",
+        "",
+    );
+    let line = text.lines().position(|line| line == "[[routes]]").unwrap() + 1;
+    let message = error(&text);
+    assert!(
+        message.contains(&format!("(line {line})")),
+        "line {line}: {message}"
+    );
+}
+
+#[test]
+fn fixed_headers_cannot_frame_forge_or_shadow() {
+    let with = |headers: &str| {
+        README_CONFIG.replace(
+            "delivery = \"sync\"",
+            &format!("delivery = \"sync\"\nheaders = {{ {headers} }}"),
+        )
+    };
+    assert!(parse(&with("\"X-Api-Key\" = \"k\"")).is_ok());
+    for reserved in ["Host", "Transfer-Encoding", "Content-Length", "Connection"] {
+        let message = error(&with(&format!("\"{reserved}\" = \"x\"")));
+        assert!(
+            message.contains("set by hookseal itself"),
+            "{reserved}: {message}"
+        );
+    }
+    let forged = error(&with("\"webhook-signature\" = \"v1,forged\""));
+    assert!(forged.contains("sets header webhook-signature"), "{forged}");
+    let bad_value = error(&with("\"X-Api-Key\" = \"a\\nb\""));
+    assert!(
+        bad_value.contains("not a valid header value"),
+        "{bad_value}"
+    );
+}
+
+#[test]
+fn signing_entries_cannot_set_the_same_header_twice() {
+    let text = format!(
+        "{README_CONFIG}\n[[routes.sign]]\nscheme = \"hmac\"\nheader = \"X-Cal-Signature-256\"\nsecrets = [\"s\"]\n"
+    );
+    let message = error(&text);
+    assert!(
+        message.contains("sets header x-cal-signature-256"),
+        "{message}"
+    );
+}
+
+#[test]
+fn what_serve_would_refuse_check_refuses_too() {
+    let ca = README_CONFIG.replace(
+        "delivery = \"sync\"",
+        "delivery = \"sync\"\nca_file = \"/nonexistent/ca.pem\"",
+    );
+    assert!(error(&ca).contains("ca_file"));
+    let level = format!("{README_CONFIG}\n[log]\nlevel = \"nonsense[[[\"\n");
+    assert!(error(&level).contains("[log] `level`"));
+    let same = format!("{README_CONFIG}\n[admin]\nlisten = \"0.0.0.0:8080\"\n");
+    assert!(error(&same).contains("same address"));
+    let both = format!("{README_CONFIG}\n[admin]\ntoken = \"t\"\ntoken_file = \"/etc/hostname\"\n");
+    assert!(error(&both).contains("not both"));
+    let url = README_CONFIG.replace(
+        "kind = \"sqlite\"",
+        "kind = \"postgres\"\nurl = \"not a url:secretpw\"",
+    );
+    let message = error(&url);
+    assert!(
+        message.contains("not a PostgreSQL connection URL") && !message.contains("secretpw"),
+        "{message}"
+    );
+}

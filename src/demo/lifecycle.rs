@@ -51,6 +51,10 @@ pub fn steps() -> Vec<Step> {
         .replace(
             "\"metadata\":{\"customer_id\":\"cus_456\"}",
             "\"metadata\":{}",
+        )
+        .replace(
+            "\"endTime\":\"2026-03-11T10:30:00.000Z\"",
+            &format!("\"endTime\":\"{}\"", now()),
         );
     let paid = PAID.replace("Zt3vB8nLq5XwR1cMk7PdGs", BOOKING_C);
     let no_show = NO_SHOW.replace("Vq5nHt8RcX2wLm9KpZ3aJd", BOOKING_C);
@@ -72,7 +76,7 @@ pub fn steps() -> Vec<Step> {
         ),
         step("BOOKING_CANCELLED: booking C", cancelled, true),
         step(
-            "MEETING_ENDED: booking C, flat body, sent unsigned",
+            "MEETING_ENDED: booking C, flat body, sent unsigned at its endTime",
             meeting,
             false,
         ),
@@ -102,6 +106,13 @@ fn step(title: &'static str, body: String, signed: bool) -> Step {
 
 fn uid(value: &str) -> String {
     format!("\"uid\":\"{value}\"")
+}
+
+/// Now, as cal.com writes times.
+fn now() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Sets an envelope's `createdAt` to now, as cal.com stamps it at send time. Flat MEETING_*

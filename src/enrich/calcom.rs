@@ -43,6 +43,10 @@ pub struct Event {
     pub trigger: String,
     /// `createdAt` as sent.
     pub created_at: Option<String>,
+    /// When cal.com sent the event, as written in the body: `createdAt` of an envelope, and for
+    /// the flat MEETING_STARTED / MEETING_ENDED bodies (whose `createdAt` is the booking's) the
+    /// `startTime` / `endTime` at which cal.com's scheduler sends them.
+    pub sent_at: Option<String>,
     /// The uid of the booking the event is about.
     pub booking_uid: Option<String>,
     /// The numeric id of that booking.

@@ -58,6 +58,20 @@ pub fn fresh(body: &[u8]) -> Vec<u8> {
     format!("{}{}{}", &text[..value_start], stamp, &text[value_end..]).into_bytes()
 }
 
+/// A flat MEETING_* fixture whose `endTime` (when cal.com's scheduler sends MEETING_ENDED) is
+/// now, so that it passes the replay check.
+pub fn fresh_meeting(body: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(body.to_vec()).expect("fixture is UTF-8");
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    text.replace(
+        "\"endTime\":\"2026-03-11T10:30:00.000Z\"",
+        &format!("\"endTime\":\"{now}\""),
+    )
+    .into_bytes()
+}
+
 // ---- the recording upstream ----
 
 /// One request as the upstream received it.

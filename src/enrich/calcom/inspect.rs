@@ -24,9 +24,15 @@ pub fn inspect(body: &[u8]) -> Option<Event> {
         Shape::Envelope => payload.as_ref(),
     };
 
+    let sent_at = match (shape, trigger.as_str()) {
+        (Shape::Flat, "MEETING_STARTED") => root.get("startTime").and_then(string),
+        (Shape::Flat, _) => root.get("endTime").and_then(string),
+        (Shape::Envelope, _) => created_at.clone(),
+    };
     let mut event = Event {
         trigger,
         created_at,
+        sent_at,
         booking_uid: None,
         booking_id: None,
         metadata: None,
