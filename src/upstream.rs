@@ -119,9 +119,9 @@ impl Upstream {
     async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Answer, UpstreamError> {
         let response = self.client.request(request).await.map_err(|err| {
             if err.is_connect() {
-                UpstreamError::Connect(error_chain(&err))
+                UpstreamError::Connect(crate::error::chain(&err))
             } else {
-                UpstreamError::Broken(error_chain(&err))
+                UpstreamError::Broken(crate::error::chain(&err))
             }
         })?;
         let (parts, body) = response.into_parts();
@@ -163,16 +163,4 @@ fn add_ca_file(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), Bui
         roots.add(cert).map_err(|err| failed(err.to_string()))?;
     }
     Ok(())
-}
-
-/// An error and its causes on one line, for logs.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

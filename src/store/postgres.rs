@@ -68,10 +68,12 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<Client, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|err| StoreError::Backend(format!("no database connection: {err}")))
+        self.pool.get().await.map_err(|err| {
+            StoreError::Backend(format!(
+                "no database connection: {}",
+                crate::error::chain(&err)
+            ))
+        })
     }
 
     /// Unix ms before which a cached record has expired.
@@ -280,7 +282,7 @@ async fn write_booking(
 fn backend(err: tokio_postgres::Error) -> StoreError {
     match err.as_db_error() {
         Some(db) => StoreError::Backend(format!("database error {}: {}", db.code().code(), db)),
-        None => StoreError::Backend(err.to_string()),
+        None => StoreError::Backend(crate::error::chain(&err)),
     }
 }
 
