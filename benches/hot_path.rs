@@ -55,6 +55,21 @@ fn inbound(c: &mut Criterion) {
     group.finish();
 }
 
+/// `inspect` alone: reading an event's facts, which every route does once per request.
+fn enrich_inspect(c: &mut Criterion) {
+    let mut group = c.benchmark_group("enrich/inspect");
+    for (label, size) in SIZES {
+        for (kind, fixture) in KINDS {
+            let body = sized(fixture, size);
+            group.throughput(Throughput::Bytes(body.len() as u64));
+            group.bench_function(BenchmarkId::new(kind, label), |b| {
+                b.iter(|| inspect(black_box(&body)).expect("a cal.com event"))
+            });
+        }
+    }
+    group.finish();
+}
+
 /// `inspect`, `plan` and `apply` for each kind, with the cache holding what the earlier
 /// events of the booking left there (the cache lookups themselves are not in it).
 fn enrich_pure(c: &mut Criterion) {
@@ -243,6 +258,6 @@ const KEEP: [&str; 8] = [
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = inbound, enrich_pure, enrich_sqlite, sign
+    targets = inbound, enrich_inspect, enrich_pure, enrich_sqlite, sign
 }
 criterion_main!(benches);
