@@ -15,6 +15,9 @@ use super::{
 };
 
 mod queue;
+mod remembered;
+
+use remembered::Remembered;
 
 /// The schema version this build writes; older files are migrated forward on open.
 const SCHEMA_VERSION: i64 = 2;
@@ -40,6 +43,8 @@ const MIGRATIONS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    /// Locked only while `connection` is, so that it changes with the file.
+    remembered: Arc<Mutex<Remembered>>,
     cache_ttl: Duration,
 }
 
@@ -59,6 +64,7 @@ impl SqliteStore {
         migrate(&connection)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
+            remembered: Arc::default(),
             cache_ttl,
         })
     }
@@ -94,6 +100,18 @@ impl SqliteStore {
         .map_err(|err| StoreError::Backend(format!("store task failed: {err}")))?
     }
 
+    /// The remembered row of `uid`, read on the calling thread when the connection is free
+    /// right now (checking `data_version` costs no disk access); `None` sends the caller to the
+    /// blocking pool.
+    fn remembered_row(&self, uid: &str) -> Result<Option<remembered::Row>, StoreError> {
+        let Ok(connection) = self.connection.try_lock() else {
+            return Ok(None);
+        };
+        let mut remembered = self.remembered.lock().map_err(|_| poisoned())?;
+        remembered.validate(&connection)?;
+        Ok(remembered.get(uid))
+    }
+
     fn oldest_live(&self) -> i64 {
         now_secs() - i64::try_from(self.cache_ttl.as_secs()).unwrap_or(i64::MAX)
     }
@@ -102,16 +120,38 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl Cache for SqliteStore {
     async fn booking(&self, uid: &str) -> Result<Option<BookingRecord>, StoreError> {
-        let uid = uid.to_owned();
         let oldest = self.oldest_live();
-        self.run(move |conn| read_booking(conn, &uid, oldest)).await
+        if let Some(row) = self.remembered_row(uid)? {
+            return Ok(live(row, oldest));
+        }
+        let uid = uid.to_owned();
+        let remembered = Arc::clone(&self.remembered);
+        self.run(move |conn| {
+            let mut remembered = remembered.lock().map_err(|_| poisoned())?;
+            remembered.validate(conn)?;
+            let row = read_booking(conn, &uid, oldest)?;
+            remembered.insert(&uid, row.clone());
+            Ok(live(row, oldest))
+        })
+        .await
     }
 
     async fn save_booking(&self, uid: &str, record: &BookingRecord) -> Result<(), StoreError> {
         let uid = uid.to_owned();
         let record = record.clone();
-        self.run(move |conn| write_booking(conn, &uid, &record))
-            .await
+        let remembered = Arc::clone(&self.remembered);
+        self.run(move |conn| {
+            let mut remembered = remembered.lock().map_err(|_| poisoned())?;
+            remembered.validate(conn)?;
+            let updated_at = now_secs();
+            if let Err(err) = write_booking(conn, &uid, &record, updated_at) {
+                remembered.remove(&uid);
+                return Err(err);
+            }
+            remembered.insert(&uid, Some((record, updated_at)));
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -124,7 +164,13 @@ impl Store for SqliteStore {
 
     async fn forget_chain(&self, uid: &str) -> Result<u64, StoreError> {
         let uid = uid.to_owned();
-        self.run(move |conn| forget_chain(conn, &uid)).await
+        let remembered = Arc::clone(&self.remembered);
+        self.run(move |conn| {
+            let forgotten = forget_chain(conn, &uid);
+            remembered.lock().map_err(|_| poisoned())?.clear();
+            forgotten
+        })
+        .await
     }
 
     async fn enqueue(
@@ -194,6 +240,7 @@ impl Store for SqliteStore {
 
     async fn expire(&self, before_ms: i64) -> Result<u64, StoreError> {
         let oldest = self.oldest_live();
+        let remembered = Arc::clone(&self.remembered);
         self.run(move |conn| {
             let events = conn
                 .execute(
@@ -204,6 +251,7 @@ impl Store for SqliteStore {
             let bookings = conn
                 .execute("DELETE FROM bookings WHERE updated_at < ?1", [oldest])
                 .map_err(backend)?;
+            remembered.lock().map_err(|_| poisoned())?.clear();
             Ok((events + bookings) as u64)
         })
         .await
@@ -240,14 +288,18 @@ fn forget_chain(conn: &mut Connection, uid: &str) -> Result<u64, StoreError> {
     Ok((events + bookings) as u64)
 }
 
-fn read_booking(
-    conn: &Connection,
-    uid: &str,
-    oldest: i64,
-) -> Result<Option<BookingRecord>, StoreError> {
+/// A remembered row's record, unless it expired since it was read.
+fn live(row: remembered::Row, oldest: i64) -> Option<BookingRecord> {
+    row.filter(|(_, updated_at)| *updated_at >= oldest)
+        .map(|(record, _)| record)
+}
+
+/// The live row of `uid` and its `updated_at`; `None` when absent or expired.
+fn read_booking(conn: &Connection, uid: &str, oldest: i64) -> Result<remembered::Row, StoreError> {
     let row = conn
         .query_row(
-            "SELECT booking_id, metadata, previous_uid, previous_id, original_uid, original_id
+            "SELECT booking_id, metadata, previous_uid, previous_id, original_uid, original_id,
+                    updated_at
              FROM bookings WHERE uid = ?1 AND updated_at >= ?2",
             params![uid, oldest],
             |row| {
@@ -258,28 +310,36 @@ fn read_booking(
                     row.get(3)?,
                     row.get(4)?,
                     row.get(5)?,
+                    row.get::<_, i64>(6)?,
                 ))
             },
         )
         .optional()
         .map_err(backend)?;
-    let Some((booking_id, metadata, previous_uid, previous_id, original_uid, original_id)) = row
+    let Some((booking_id, metadata, previous_uid, previous_id, original_uid, original_id, at)) =
+        row
     else {
         return Ok(None);
     };
     let metadata = serde_json::from_str(&metadata)
         .map_err(|err| StoreError::Corrupt(format!("metadata of booking {uid}: {err}")))?;
-    Ok(Some(BookingRecord {
+    let record = BookingRecord {
         booking_id,
         metadata,
         previous_uid,
         previous_id,
         original_uid,
         original_id,
-    }))
+    };
+    Ok(Some((record, at)))
 }
 
-fn write_booking(conn: &Connection, uid: &str, record: &BookingRecord) -> Result<(), StoreError> {
+fn write_booking(
+    conn: &Connection,
+    uid: &str,
+    record: &BookingRecord,
+    updated_at: i64,
+) -> Result<(), StoreError> {
     let metadata = serde_json::to_string(&record.metadata)
         .map_err(|err| StoreError::Corrupt(err.to_string()))?;
     conn.execute(
@@ -296,7 +356,7 @@ fn write_booking(conn: &Connection, uid: &str, record: &BookingRecord) -> Result
             record.previous_id,
             record.original_uid,
             record.original_id,
-            now_secs()
+            updated_at
         ],
     )
     .map_err(backend)?;
@@ -406,6 +466,8 @@ mod tests {
             let conn = store.connection.lock().unwrap();
             conn.execute("UPDATE bookings SET updated_at = updated_at - 10", [])
                 .unwrap();
+            // The test ages the row behind the store's back, on the store's own connection.
+            store.remembered.lock().unwrap().clear();
         }
         assert_eq!(store.booking("a").await.unwrap(), None);
     }
