@@ -296,24 +296,25 @@ fn live(row: remembered::Row, oldest: i64) -> Option<BookingRecord> {
 
 /// The live row of `uid` and its `updated_at`; `None` when absent or expired.
 fn read_booking(conn: &Connection, uid: &str, oldest: i64) -> Result<remembered::Row, StoreError> {
+    // Cached statements: parsing the SQL again on every event cost more than running it.
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT booking_id, metadata, previous_uid, previous_id, original_uid, original_id,
                     updated_at
              FROM bookings WHERE uid = ?1 AND updated_at >= ?2",
-            params![uid, oldest],
-            |row| {
-                Ok((
-                    row.get::<_, Option<i64>>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get::<_, i64>(6)?,
-                ))
-            },
         )
+        .map_err(backend)?
+        .query_row(params![uid, oldest], |row| {
+            Ok((
+                row.get::<_, Option<i64>>(0)?,
+                row.get::<_, String>(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get::<_, i64>(6)?,
+            ))
+        })
         .optional()
         .map_err(backend)?;
     let Some((booking_id, metadata, previous_uid, previous_id, original_uid, original_id, at)) =
@@ -342,23 +343,24 @@ fn write_booking(
 ) -> Result<(), StoreError> {
     let metadata = serde_json::to_string(&record.metadata)
         .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO bookings (uid, booking_id, metadata, previous_uid, previous_id, original_uid,
                                original_id, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (uid) DO UPDATE SET booking_id = ?2, metadata = ?3, previous_uid = ?4,
              previous_id = ?5, original_uid = ?6, original_id = ?7, updated_at = ?8",
-        params![
-            uid,
-            record.booking_id,
-            metadata,
-            record.previous_uid,
-            record.previous_id,
-            record.original_uid,
-            record.original_id,
-            updated_at
-        ],
     )
+    .map_err(backend)?
+    .execute(params![
+        uid,
+        record.booking_id,
+        metadata,
+        record.previous_uid,
+        record.previous_id,
+        record.original_uid,
+        record.original_id,
+        updated_at
+    ])
     .map_err(backend)?;
     Ok(())
 }
