@@ -23,23 +23,30 @@ impl Running {
 
     /// Stops it with SIGTERM, then waits up to `grace` before killing it.
     pub fn stop(mut self, grace: Duration) {
+        self.terminate(grace);
+    }
+
+    /// SIGTERM first, so that nginx's master stops its workers too; SIGKILL after `grace`.
+    fn terminate(&mut self, grace: Duration) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
+            if !matches!(self.child.try_wait(), Ok(None)) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = self.child.kill();
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
+        self.terminate(Duration::from_secs(5));
         let _ = self.child.wait();
     }
 }
