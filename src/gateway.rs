@@ -195,7 +195,7 @@ impl Gateway {
         if let Some(event) = &event {
             check_age(route, event)?;
         }
-        let enriched = self.enrich(route, body).await;
+        let enriched = self.enrich(route, body, event).await;
         let event_id = event_id(route, enriched.event.as_ref());
         let delivery = Delivery {
             event_id,
@@ -329,9 +329,9 @@ impl Gateway {
         }
     }
 
-    async fn enrich(&self, route: &Route, body: Bytes) -> Enriched {
+    /// Enriches `body`, whose facts `event` the caller has already read from it.
+    async fn enrich(&self, route: &Route, body: Bytes, event: Option<calcom::Event>) -> Enriched {
         if route.profile == EnrichProfile::None {
-            let event = calcom::inspect(&body);
             return Enriched {
                 body,
                 event,
@@ -344,7 +344,7 @@ impl Gateway {
             inner: self.store.as_ref(),
             metrics: &self.queue.metrics,
         };
-        let enriched = calcom::enrich(body, &cache).await;
+        let enriched = calcom::enrich_inspected(body, event, &cache).await;
         if let Some(err) = &enriched.degraded {
             tracing::warn!(route = %route.name, error = %err, "store failed; forwarding unenriched");
         }

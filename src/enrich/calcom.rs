@@ -107,9 +107,16 @@ impl Enriched {
 /// Anything that is not a cal.com event about a booking, and any body with nothing to add,
 /// goes out as the same `Bytes`. A store failure also leaves the body as it came, with
 /// [`Enriched::degraded`] set.
-#[tracing::instrument(skip_all)]
 pub async fn enrich(body: Bytes, store: &dyn Cache) -> Enriched {
-    let Some(event) = inspect(&body) else {
+    let event = inspect(&body);
+    enrich_inspected(body, event, store).await
+}
+
+/// As [`enrich`], for a body whose [`inspect`] the caller already has: the body is not read
+/// twice.
+#[tracing::instrument(skip_all)]
+pub async fn enrich_inspected(body: Bytes, event: Option<Event>, store: &dyn Cache) -> Enriched {
+    let Some(event) = event else {
         return Enriched::unchanged(body, None, None);
     };
     let Some(uid) = event.booking_uid.clone() else {

@@ -15,6 +15,9 @@ use super::{
 };
 
 mod queue;
+mod remembered;
+
+use remembered::Remembered;
 
 /// The schema version this build writes; older files are migrated forward on open.
 const SCHEMA_VERSION: i64 = 2;
@@ -40,6 +43,8 @@ const MIGRATIONS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    /// Locked only while `connection` is, so that it changes with the file.
+    remembered: Arc<Mutex<Remembered>>,
     cache_ttl: Duration,
     file: Arc<FileIdentity>,
 }
@@ -69,6 +74,7 @@ impl SqliteStore {
         migrate(&connection)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
+            remembered: Arc::default(),
             cache_ttl,
             file: Arc::new(FileIdentity::of(path)?),
         })
@@ -105,6 +111,18 @@ impl SqliteStore {
         .map_err(|err| StoreError::Backend(format!("store task failed: {err}")))?
     }
 
+    /// The remembered row of `uid`, read on the calling thread when the connection is free
+    /// right now (checking `data_version` costs no disk access); `None` sends the caller to the
+    /// blocking pool.
+    fn remembered_row(&self, uid: &str) -> Result<Option<remembered::Row>, StoreError> {
+        let Ok(connection) = self.connection.try_lock() else {
+            return Ok(None);
+        };
+        let mut remembered = self.remembered.lock().map_err(|_| poisoned())?;
+        remembered.validate(&connection)?;
+        Ok(remembered.get(uid))
+    }
+
     fn oldest_live(&self) -> i64 {
         now_secs() - i64::try_from(self.cache_ttl.as_secs()).unwrap_or(i64::MAX)
     }
@@ -113,16 +131,38 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl Cache for SqliteStore {
     async fn booking(&self, uid: &str) -> Result<Option<BookingRecord>, StoreError> {
-        let uid = uid.to_owned();
         let oldest = self.oldest_live();
-        self.run(move |conn| read_booking(conn, &uid, oldest)).await
+        if let Some(row) = self.remembered_row(uid)? {
+            return Ok(live(row, oldest));
+        }
+        let uid = uid.to_owned();
+        let remembered = Arc::clone(&self.remembered);
+        self.run(move |conn| {
+            let mut remembered = remembered.lock().map_err(|_| poisoned())?;
+            remembered.validate(conn)?;
+            let row = read_booking(conn, &uid, oldest)?;
+            remembered.insert(&uid, row.clone());
+            Ok(live(row, oldest))
+        })
+        .await
     }
 
     async fn save_booking(&self, uid: &str, record: &BookingRecord) -> Result<(), StoreError> {
         let uid = uid.to_owned();
         let record = record.clone();
-        self.run(move |conn| write_booking(conn, &uid, &record))
-            .await
+        let remembered = Arc::clone(&self.remembered);
+        self.run(move |conn| {
+            let mut remembered = remembered.lock().map_err(|_| poisoned())?;
+            remembered.validate(conn)?;
+            let updated_at = now_secs();
+            if let Err(err) = write_booking(conn, &uid, &record, updated_at) {
+                remembered.remove(&uid);
+                return Err(err);
+            }
+            remembered.insert(&uid, Some((record, updated_at)));
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -140,7 +180,13 @@ impl Store for SqliteStore {
 
     async fn forget_chain(&self, uid: &str) -> Result<u64, StoreError> {
         let uid = uid.to_owned();
-        self.run(move |conn| forget_chain(conn, &uid)).await
+        let remembered = Arc::clone(&self.remembered);
+        self.run(move |conn| {
+            let forgotten = forget_chain(conn, &uid);
+            remembered.lock().map_err(|_| poisoned())?.clear();
+            forgotten
+        })
+        .await
     }
 
     async fn enqueue(
@@ -210,6 +256,7 @@ impl Store for SqliteStore {
 
     async fn expire(&self, before_ms: i64) -> Result<u64, StoreError> {
         let oldest = self.oldest_live();
+        let remembered = Arc::clone(&self.remembered);
         self.run(move |conn| {
             let events = conn
                 .execute(
@@ -220,6 +267,7 @@ impl Store for SqliteStore {
             let bookings = conn
                 .execute("DELETE FROM bookings WHERE updated_at < ?1", [oldest])
                 .map_err(backend)?;
+            remembered.lock().map_err(|_| poisoned())?.clear();
             Ok((events + bookings) as u64)
         })
         .await
@@ -280,65 +328,79 @@ fn forget_chain(conn: &mut Connection, uid: &str) -> Result<u64, StoreError> {
     Ok((events + bookings) as u64)
 }
 
-fn read_booking(
-    conn: &Connection,
-    uid: &str,
-    oldest: i64,
-) -> Result<Option<BookingRecord>, StoreError> {
+/// A remembered row's record, unless it expired since it was read.
+fn live(row: remembered::Row, oldest: i64) -> Option<BookingRecord> {
+    row.filter(|(_, updated_at)| *updated_at >= oldest)
+        .map(|(record, _)| record)
+}
+
+/// The live row of `uid` and its `updated_at`; `None` when absent or expired.
+fn read_booking(conn: &Connection, uid: &str, oldest: i64) -> Result<remembered::Row, StoreError> {
+    // Cached statements: parsing the SQL again on every event cost more than running it.
     let row = conn
-        .query_row(
-            "SELECT booking_id, metadata, previous_uid, previous_id, original_uid, original_id
+        .prepare_cached(
+            "SELECT booking_id, metadata, previous_uid, previous_id, original_uid, original_id,
+                    updated_at
              FROM bookings WHERE uid = ?1 AND updated_at >= ?2",
-            params![uid, oldest],
-            |row| {
-                Ok((
-                    row.get::<_, Option<i64>>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                ))
-            },
         )
+        .map_err(backend)?
+        .query_row(params![uid, oldest], |row| {
+            Ok((
+                row.get::<_, Option<i64>>(0)?,
+                row.get::<_, String>(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get::<_, i64>(6)?,
+            ))
+        })
         .optional()
         .map_err(backend)?;
-    let Some((booking_id, metadata, previous_uid, previous_id, original_uid, original_id)) = row
+    let Some((booking_id, metadata, previous_uid, previous_id, original_uid, original_id, at)) =
+        row
     else {
         return Ok(None);
     };
     let metadata = serde_json::from_str(&metadata)
         .map_err(|err| StoreError::Corrupt(format!("metadata of booking {uid}: {err}")))?;
-    Ok(Some(BookingRecord {
+    let record = BookingRecord {
         booking_id,
         metadata,
         previous_uid,
         previous_id,
         original_uid,
         original_id,
-    }))
+    };
+    Ok(Some((record, at)))
 }
 
-fn write_booking(conn: &Connection, uid: &str, record: &BookingRecord) -> Result<(), StoreError> {
+fn write_booking(
+    conn: &Connection,
+    uid: &str,
+    record: &BookingRecord,
+    updated_at: i64,
+) -> Result<(), StoreError> {
     let metadata = serde_json::to_string(&record.metadata)
         .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO bookings (uid, booking_id, metadata, previous_uid, previous_id, original_uid,
                                original_id, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (uid) DO UPDATE SET booking_id = ?2, metadata = ?3, previous_uid = ?4,
              previous_id = ?5, original_uid = ?6, original_id = ?7, updated_at = ?8",
-        params![
-            uid,
-            record.booking_id,
-            metadata,
-            record.previous_uid,
-            record.previous_id,
-            record.original_uid,
-            record.original_id,
-            now_secs()
-        ],
     )
+    .map_err(backend)?
+    .execute(params![
+        uid,
+        record.booking_id,
+        metadata,
+        record.previous_uid,
+        record.previous_id,
+        record.original_uid,
+        record.original_id,
+        updated_at
+    ])
     .map_err(backend)?;
     Ok(())
 }

@@ -1,0 +1,100 @@
+//! A closed-loop load generator for the queued run, where every request must be a distinct
+//! event: oha picks body lines at random, so some would repeat, and hookseal answers a repeat
+//! without committing anything. Each connection sends the next unused body, in turn.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::oha::Measured;
+
+/// Sends each of `bodies` once to `path` over `connections` keep-alive connections, stopping
+/// early at `limit`.
+pub async fn send_each(
+    addr: SocketAddr,
+    path: &str,
+    bodies: Vec<Bytes>,
+    connections: usize,
+    limit: Duration,
+) -> std::io::Result<Measured> {
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + limit;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (bodies, next, path) = (Arc::clone(&bodies), Arc::clone(&next), path.to_owned());
+        tasks.push(tokio::spawn(async move {
+            connection(addr, &path, &bodies, &next, deadline).await
+        }));
+    }
+    let mut latencies = Vec::with_capacity(bodies.len());
+    let mut failed = 0;
+    for task in tasks {
+        let (mut done, failures) = task.await.map_err(std::io::Error::other)??;
+        latencies.append(&mut done);
+        failed += failures;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
+        latencies
+            .get(index)
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+    };
+    Ok(Measured {
+        requests_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
+        answered: latencies.len() as u64,
+        failed,
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        p999_ms: percentile(0.999),
+    })
+}
+
+/// One connection's loop: latencies of the requests answered, and how many were not 2xx.
+async fn connection(
+    addr: SocketAddr,
+    path: &str,
+    bodies: &[Bytes],
+    next: &AtomicUsize,
+    deadline: Instant,
+) -> std::io::Result<(Vec<Duration>, u64)> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    let (mut latencies, mut failed) = (Vec::new(), 0);
+    while Instant::now() < deadline {
+        let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) else {
+            break;
+        };
+        let request = Request::post(path)
+            .header("host", addr.to_string())
+            .header("content-type", "application/json")
+            .body(Full::new(body.clone()))
+            .map_err(std::io::Error::other)?;
+        let sent = Instant::now();
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(std::io::Error::other)?;
+        let status = response.status();
+        let _ = response.into_body().collect().await;
+        latencies.push(sent.elapsed());
+        if status != StatusCode::ACCEPTED {
+            failed += 1;
+        }
+    }
+    Ok((latencies, failed))
+}
