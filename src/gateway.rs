@@ -20,7 +20,8 @@ use crate::enrich::calcom::{self, Enriched};
 use crate::inbound::{Inbound, SIGNATURE_HEADER};
 use crate::metrics::{CountedCache, Outcome, NO_ROUTE};
 use crate::sign::Scheme;
-use crate::store::{Enqueued, NewEvent, Store};
+use crate::store::deferred::Deferred;
+use crate::store::{BookingRecord, Enqueued, NewEvent, Store};
 use crate::upstream::{Upstream, UpstreamError};
 
 /// The routes and the store: everything a request needs, fixed for the request's life.
@@ -195,7 +196,7 @@ impl Gateway {
         if let Some(event) = &event {
             check_age(route, event)?;
         }
-        let enriched = self.enrich(route, body, event).await;
+        let (enriched, saves) = self.enrich(route, body, event).await;
         let event_id = event_id(route, enriched.event.as_ref());
         let delivery = Delivery {
             event_id,
@@ -205,7 +206,7 @@ impl Gateway {
             accepted_at: deliver::unix_now(),
         };
         if route.mode == DeliveryMode::Queued {
-            return self.enqueue(route, &enriched, delivery).await;
+            return self.enqueue(route, &enriched, saves, delivery).await;
         }
         let sent_at = Instant::now();
         let (_sent, answer) = deliver::attempt(route, &delivery).await;
@@ -227,6 +228,7 @@ impl Gateway {
         &self,
         route: &Route,
         enriched: &Enriched,
+        saves: Vec<(String, BookingRecord)>,
         delivery: Delivery,
     ) -> Result<Response<Full<Bytes>>, Refused> {
         self.check_capacity()?;
@@ -255,6 +257,7 @@ impl Gateway {
             accepted_at_ms,
             first_attempt_at_ms: accepted_at_ms + first_delay.as_millis() as i64,
             event_id: delivery.event_id,
+            saves,
         };
         let enqueued = self.store.enqueue(&new, route.repeat_window).await.map_err(|err| {
             tracing::error!(route = %route.name, error = %err, "cannot commit event to the store");
@@ -329,26 +332,50 @@ impl Gateway {
         }
     }
 
-    /// Enriches `body`, whose facts `event` the caller has already read from it.
-    async fn enrich(&self, route: &Route, body: Bytes, event: Option<calcom::Event>) -> Enriched {
+    /// Enriches `body`, whose facts `event` the caller has already read from it. On a queued
+    /// route the cache records learned are returned rather than saved, to be committed with
+    /// the event; on a sync route they are saved at once and none are returned.
+    async fn enrich(
+        &self,
+        route: &Route,
+        body: Bytes,
+        event: Option<calcom::Event>,
+    ) -> (Enriched, Vec<(String, BookingRecord)>) {
         if route.profile == EnrichProfile::None {
-            return Enriched {
+            let enriched = Enriched {
                 body,
                 event,
                 added: Vec::new(),
                 chain: None,
                 degraded: None,
             };
+            return (enriched, Vec::new());
         }
-        let cache = CountedCache {
-            inner: self.store.as_ref(),
-            metrics: &self.queue.metrics,
+        let (enriched, saves) = if route.mode == DeliveryMode::Queued {
+            let deferred = Deferred::new(self.store.as_ref());
+            let enriched = self.enrich_with(body, event, &deferred).await;
+            (enriched, deferred.take())
+        } else {
+            let enriched = self.enrich_with(body, event, self.store.as_ref()).await;
+            (enriched, Vec::new())
         };
-        let enriched = calcom::enrich_inspected(body, event, &cache).await;
         if let Some(err) = &enriched.degraded {
             tracing::warn!(route = %route.name, error = %err, "store failed; forwarding unenriched");
         }
-        enriched
+        (enriched, saves)
+    }
+
+    async fn enrich_with(
+        &self,
+        body: Bytes,
+        event: Option<calcom::Event>,
+        cache: &dyn crate::store::Cache,
+    ) -> Enriched {
+        let counted = CountedCache {
+            inner: cache,
+            metrics: &self.queue.metrics,
+        };
+        calcom::enrich_inspected(body, event, &counted).await
     }
 }
 

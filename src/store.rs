@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+pub mod deferred;
 pub mod postgres;
 pub mod queue;
 pub mod sqlite;

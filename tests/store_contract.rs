@@ -80,6 +80,8 @@ contract! {
     booking_expires_after_its_ttl: SHORT_TTL,
     forget_chain_removes_records_and_events: LONG_TTL,
     repeats_within_the_window_are_not_stored: LONG_TTL,
+    concurrent_enqueues_are_each_stored_once: LONG_TTL,
+    cache_records_commit_with_their_event: LONG_TTL,
     claim_takes_only_the_heads_of_chains: LONG_TTL,
     leased_or_waiting_head_blocks_its_chain: LONG_TTL,
     expired_lease_is_taken_over: LONG_TTL,
@@ -186,6 +188,71 @@ async fn repeats_within_the_window_are_not_stored(store: Arc<dyn Store>) {
         Enqueued::Accepted(_)
     ));
     assert_eq!(store.list(&Filter::default(), 10).await.unwrap().len(), 4);
+}
+
+/// Many senders at once (which the embedded store commits in shared transactions): every
+/// distinct event is stored with a sequence number of its own, in no particular order, and
+/// copies of one event racing each other are stored once.
+async fn concurrent_enqueues_are_each_stored_once(store: Arc<dyn Store>) {
+    let mut sends = tokio::task::JoinSet::new();
+    for n in 0..300 {
+        let store = Arc::clone(&store);
+        // Every tenth send is the same event.
+        let id = if n % 10 == 0 {
+            "same".to_owned()
+        } else {
+            format!("e{n}")
+        };
+        sends.spawn(async move {
+            let answer = store
+                .enqueue(&event("crm", &id, &format!("c{n}"), None), WINDOW)
+                .await
+                .unwrap();
+            (id, answer)
+        });
+    }
+    let mut seqs = std::collections::BTreeSet::new();
+    let (mut same_accepted, mut same_repeats) = (0, 0);
+    while let Some(sent) = sends.join_next().await {
+        let (id, answer) = sent.unwrap();
+        match (id.as_str(), answer) {
+            ("same", Enqueued::Accepted(seq)) => {
+                same_accepted += 1;
+                assert!(seqs.insert(seq));
+            }
+            ("same", Enqueued::Repeat) => same_repeats += 1,
+            (_, Enqueued::Accepted(seq)) => assert!(seqs.insert(seq), "seq {seq} given twice"),
+            (id, Enqueued::Repeat) => panic!("distinct event {id} taken for a repeat"),
+        }
+    }
+    assert_eq!((same_accepted, same_repeats), (1, 29));
+    assert_eq!(seqs.len(), 271);
+    assert_eq!(
+        store.list(&Filter::default(), 1000).await.unwrap().len(),
+        271
+    );
+}
+
+/// The records an event taught the cache are saved by its enqueue, and not by a repeat's.
+async fn cache_records_commit_with_their_event(store: Arc<dyn Store>) {
+    let first = NewEvent {
+        saves: vec![("a".to_owned(), record(1)), ("b".to_owned(), record(2))],
+        ..event("crm", "e1", "a", Some("a"))
+    };
+    assert!(matches!(
+        enqueue(&store, &first).await,
+        Enqueued::Accepted(_)
+    ));
+    assert_eq!(store.booking("a").await.unwrap(), Some(record(1)));
+    assert_eq!(store.booking("b").await.unwrap(), Some(record(2)));
+
+    let repeat = NewEvent {
+        saves: vec![("a".to_owned(), record(3)), ("c".to_owned(), record(4))],
+        ..first
+    };
+    assert_eq!(enqueue(&store, &repeat).await, Enqueued::Repeat);
+    assert_eq!(store.booking("a").await.unwrap(), Some(record(1)));
+    assert_eq!(store.booking("c").await.unwrap(), None);
 }
 
 async fn claim_takes_only_the_heads_of_chains(store: Arc<dyn Store>) {
@@ -673,6 +740,7 @@ fn event(route: &str, event_id: &str, chain: &str, booking_uid: Option<&str>) ->
         webhook_version: Some(b"2021-10-20".to_vec()),
         accepted_at_ms: now,
         first_attempt_at_ms: now,
+        saves: Vec::new(),
     }
 }
 

@@ -248,8 +248,9 @@ async fn read_booking(
     }))
 }
 
-async fn write_booking(
-    client: &Client,
+/// Saves a booking's record; also inside an enqueue's transaction.
+pub(super) async fn write_booking<C: deadpool_postgres::GenericClient + Sync>(
+    client: &C,
     uid: &str,
     record: &BookingRecord,
 ) -> Result<(), StoreError> {

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::BookingRecord;
+
 /// An accepted event to commit.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -27,6 +29,9 @@ pub struct NewEvent {
     pub accepted_at_ms: i64,
     /// Unix ms of the first attempt.
     pub first_attempt_at_ms: i64,
+    /// Cache records learned from the event, saved in the same commit as the event (and not
+    /// at all for a repeat).
+    pub saves: Vec<(String, BookingRecord)>,
 }
 
 /// Whether [`NewEvent`] was stored.

@@ -1,7 +1,8 @@
 //! The embedded store: one SQLite file, created readable by its owner only.
 //!
-//! SQLite calls block, so each operation runs on tokio's blocking pool behind one connection
-//! guarded by a mutex: writes to one SQLite file are serialised anyway.
+//! SQLite calls block, so every operation runs on the store's own thread, which groups the
+//! operations waiting at the same moment into one transaction and one disk sync
+//! ([`writer`]). Writes to one SQLite file are serialised anyway.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -14,13 +15,15 @@ use super::{
     StoreError, StoredEvent,
 };
 
+mod checkpoint;
 mod queue;
 mod remembered;
+mod writer;
 
 use remembered::Remembered;
 
 /// The schema version this build writes; older files are migrated forward on open.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Each migration takes the schema from the version before it to its index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -37,7 +40,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX bookings_original ON bookings (original_uid);
     CREATE INDEX bookings_updated ON bookings (updated_at);",
     queue::MIGRATION,
+    queue::WAITING_INDEX,
 ];
+
+// Every version has its migration.
+const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 /// The embedded SQLite store.
 #[derive(Debug, Clone)]
@@ -47,6 +54,9 @@ pub struct SqliteStore {
     remembered: Arc<Mutex<Remembered>>,
     cache_ttl: Duration,
     file: Arc<FileIdentity>,
+    writer: writer::Writer,
+    /// Checkpoints in the background while any clone of the store is alive.
+    _checkpointer: Arc<checkpoint::Checkpointer>,
 }
 
 /// The store file as opened: if the path later names another file (or none), the process is
@@ -68,15 +78,28 @@ impl SqliteStore {
         let connection = Connection::open(path).map_err(backend)?;
         connection
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+                 PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;
+                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;",
             )
             .map_err(backend)?;
         migrate(&connection)?;
+        let connection = Arc::new(Mutex::new(connection));
+        let remembered: Arc<Mutex<Remembered>> = Arc::default();
+        let forget_all = Arc::clone(&remembered);
+        // A batch that did not commit may have changed remembered rows: start over.
+        let writer = writer::Writer::start(Arc::clone(&connection), move || {
+            if let Ok(mut remembered) = forget_all.lock() {
+                remembered.clear();
+            }
+        })?;
         Ok(Self {
-            connection: Arc::new(Mutex::new(connection)),
-            remembered: Arc::default(),
+            connection,
+            remembered,
             cache_ttl,
             file: Arc::new(FileIdentity::of(path)?),
+            writer,
+            _checkpointer: Arc::new(checkpoint::Checkpointer::start(path)?),
         })
     }
 
@@ -97,18 +120,13 @@ impl SqliteStore {
         Ok(released as u64)
     }
 
+    /// Runs `work` on the store's thread in the next group commit; answers once committed.
     async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let connection = Arc::clone(&self.connection);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = connection.lock().map_err(|_| poisoned())?;
-            work(&mut guard)
-        })
-        .await
-        .map_err(|err| StoreError::Backend(format!("store task failed: {err}")))?
+        self.writer.run(work).await
     }
 
     /// The remembered row of `uid`, read on the calling thread when the connection is free
@@ -151,18 +169,8 @@ impl Cache for SqliteStore {
         let uid = uid.to_owned();
         let record = record.clone();
         let remembered = Arc::clone(&self.remembered);
-        self.run(move |conn| {
-            let mut remembered = remembered.lock().map_err(|_| poisoned())?;
-            remembered.validate(conn)?;
-            let updated_at = now_secs();
-            if let Err(err) = write_booking(conn, &uid, &record, updated_at) {
-                remembered.remove(&uid);
-                return Err(err);
-            }
-            remembered.insert(&uid, Some((record, updated_at)));
-            Ok(())
-        })
-        .await
+        self.run(move |conn| save_remembered(conn, &remembered, &[(uid, record)]))
+            .await
     }
 }
 
@@ -196,8 +204,16 @@ impl Store for SqliteStore {
     ) -> Result<Enqueued, StoreError> {
         let event = event.clone();
         let window_ms = i64::try_from(repeat_window.as_millis()).unwrap_or(i64::MAX);
-        self.run(move |conn| queue::enqueue(conn, &event, window_ms))
-            .await
+        let remembered = Arc::clone(&self.remembered);
+        // One operation, so one savepoint: the event and its cache records commit together.
+        self.run(move |conn| {
+            let enqueued = queue::enqueue(conn, &event, window_ms)?;
+            if matches!(enqueued, Enqueued::Accepted(_)) {
+                save_remembered(conn, &remembered, &event.saves)?;
+            }
+            Ok(enqueued)
+        })
+        .await
     }
 
     async fn claim(
@@ -223,7 +239,7 @@ impl Store for SqliteStore {
     }
 
     async fn stats(&self) -> Result<QueueStats, StoreError> {
-        self.run(|conn| queue::stats(conn)).await
+        self.run(queue::stats).await
     }
 
     async fn pause_route(&self, route: &str, reason: &str) -> Result<(), StoreError> {
@@ -299,8 +315,7 @@ impl FileIdentity {
 }
 
 /// Deletes the cached records of `uid`'s chain and every stored event of it.
-fn forget_chain(conn: &mut Connection, uid: &str) -> Result<u64, StoreError> {
-    let tx = conn.transaction().map_err(backend)?;
+fn forget_chain(tx: &Connection, uid: &str) -> Result<u64, StoreError> {
     let root: Option<String> = tx
         .query_row(
             "SELECT original_uid FROM bookings WHERE uid = ?1",
@@ -324,8 +339,29 @@ fn forget_chain(conn: &mut Connection, uid: &str) -> Result<u64, StoreError> {
             params![uid, root],
         )
         .map_err(backend)?;
-    tx.commit().map_err(backend)?;
     Ok((events + bookings) as u64)
+}
+
+/// Writes booking records and remembers them as written.
+fn save_remembered(
+    conn: &Connection,
+    remembered: &Mutex<Remembered>,
+    saves: &[(String, BookingRecord)],
+) -> Result<(), StoreError> {
+    let mut remembered = remembered.lock().map_err(|_| poisoned())?;
+    remembered.validate(conn)?;
+    let updated_at = now_secs();
+    for (uid, record) in saves {
+        if let Err(err) = write_booking(conn, uid, record, updated_at) {
+            // The operation rolls back: none of these writes stays, so none stays remembered.
+            for (uid, _) in saves {
+                remembered.remove(uid);
+            }
+            return Err(err);
+        }
+        remembered.insert(uid, Some((record.clone(), updated_at)));
+    }
+    Ok(())
 }
 
 /// A remembered row's record, unless it expired since it was read.

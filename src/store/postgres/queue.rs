@@ -99,6 +99,10 @@ pub(super) async fn enqueue(
         )
         .await
         .map_err(backend)?;
+    // The cache records learned from the event commit with it.
+    for (uid, record) in &event.saves {
+        super::write_booking(&tx, uid, record).await?;
+    }
     tx.commit().await.map_err(backend)?;
     Ok(Enqueued::Accepted(row.get(0)))
 }

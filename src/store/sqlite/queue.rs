@@ -1,6 +1,6 @@
 //! The embedded store's queue: SQL for enqueueing, claiming and inspecting events.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, ToSql, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 
 use super::backend;
 use crate::store::{
@@ -35,54 +35,67 @@ pub(super) const MIGRATION: &str = "CREATE TABLE events (
     CREATE INDEX events_booking ON events (booking_uid);
     CREATE TABLE paused_routes (route TEXT PRIMARY KEY, reason TEXT NOT NULL, paused_at INTEGER NOT NULL);";
 
+/// Indexes that keep a busy queue cheap; applied as schema version 3.
+///
+/// - `events_waiting` holds waiting events in the order they were accepted. A claim walks it
+///   from the oldest and stops once it has enough heads of chains, where the index on
+///   `(state, next_attempt_at)` made it read and sort every waiting event on every claim.
+/// - No index holds `state` beside other columns any more: an attempt's outcome then changes
+///   only the small partial indexes, not entries spread over the whole file. The chain index
+///   becomes `(route, chain, seq)`, and `events_accepted` serves the purge of delivered events.
+pub(super) const WAITING_INDEX: &str = "DROP INDEX events_state;
+    DROP INDEX events_chain;
+    CREATE INDEX events_chain ON events (route, chain, seq);
+    CREATE INDEX events_waiting ON events (seq) WHERE state = 'pending';
+    CREATE INDEX events_dead ON events (seq) WHERE state = 'dead';
+    CREATE INDEX events_accepted ON events (accepted_at)";
+
+/// Stores `event` unless it repeats one; runs inside the caller's transaction.
 pub(super) fn enqueue(
-    conn: &mut Connection,
+    tx: &Connection,
     event: &NewEvent,
     window_ms: i64,
 ) -> Result<Enqueued, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
     if event.dedupe {
         let since = event.accepted_at_ms.saturating_sub(window_ms);
         let repeat: Option<i64> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT seq FROM events WHERE route = ?1 AND event_id = ?2 AND accepted_at >= ?3 LIMIT 1",
-                params![event.route, event.event_id, since],
-                |row| row.get(0),
             )
+            .map_err(backend)?
+            .query_row(params![event.route, event.event_id, since], |row| row.get(0))
             .optional()
             .map_err(backend)?;
         if repeat.is_some() {
             return Ok(Enqueued::Repeat);
         }
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO events (route, event_id, chain, dedupe, trigger, booking_uid, body,
              content_type, webhook_version, accepted_at, state, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
-        params![
-            event.route,
-            event.event_id,
-            event.chain,
-            event.dedupe,
-            event.trigger,
-            event.booking_uid,
-            event.body,
-            event.content_type,
-            event.webhook_version,
-            event.accepted_at_ms,
-            event.first_attempt_at_ms
-        ],
     )
+    .map_err(backend)?
+    .execute(params![
+        event.route,
+        event.event_id,
+        event.chain,
+        event.dedupe,
+        event.trigger,
+        event.booking_uid,
+        event.body,
+        event.content_type,
+        event.webhook_version,
+        event.accepted_at_ms,
+        event.first_attempt_at_ms
+    ])
     .map_err(backend)?;
-    let seq = tx.last_insert_rowid();
-    tx.commit().map_err(backend)?;
-    Ok(Enqueued::Accepted(seq))
+    Ok(Enqueued::Accepted(tx.last_insert_rowid()))
 }
 
+/// Leases the due heads of chains; runs inside the caller's transaction.
 pub(super) fn claim(
-    conn: &mut Connection,
+    tx: &Connection,
     routes: &[String],
     owner: &str,
     now_ms: i64,
@@ -91,22 +104,19 @@ pub(super) fn claim(
 ) -> Result<Vec<QueuedEvent>, StoreError> {
     let routes =
         serde_json::to_string(routes).map_err(|err| StoreError::Backend(err.to_string()))?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
     let claimed = {
         let mut select = tx
             .prepare_cached(
                 "SELECT seq, route, event_id, chain, trigger, booking_uid, body, content_type,
                         webhook_version, accepted_at, attempts
-                 FROM events e
+                 FROM events e INDEXED BY events_waiting
                  WHERE e.state = 'pending' AND e.next_attempt_at <= ?1
                    AND (e.lease_until IS NULL OR e.lease_until < ?1)
                    AND e.route IN (SELECT value FROM json_each(?2))
                    AND e.route NOT IN (SELECT route FROM paused_routes)
-                   AND e.seq = (SELECT MIN(h.seq) FROM events h
-                                WHERE h.route = e.route AND h.chain = e.chain
-                                  AND h.state = 'pending')
+                   AND NOT EXISTS (SELECT 1 FROM events h
+                                   WHERE h.route = e.route AND h.chain = e.chain
+                                     AND h.seq < e.seq AND h.state = 'pending')
                  ORDER BY e.seq LIMIT ?3",
             )
             .map_err(backend)?;
@@ -115,14 +125,14 @@ pub(super) fn claim(
             .map_err(backend)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)?
     };
-    for event in &claimed {
-        tx.execute(
-            "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE seq = ?3",
-            params![owner, now_ms + lease_ms, event.seq],
-        )
+    let mut lease = tx
+        .prepare_cached("UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE seq = ?3")
         .map_err(backend)?;
+    for event in &claimed {
+        lease
+            .execute(params![owner, now_ms + lease_ms, event.seq])
+            .map_err(backend)?;
     }
-    tx.commit().map_err(backend)?;
     Ok(claimed)
 }
 
@@ -141,35 +151,38 @@ pub(super) fn finish(
         } => ("pending", Some(*at_ms), *status, Some(error.as_str())),
         Finish::Dead { error, status } => ("dead", None, *status, Some(error.as_str())),
     };
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE events SET state = ?1, next_attempt_at = ?2, last_status = ?3, last_error = ?4,
              attempts = attempts + 1, lease_owner = NULL, lease_until = NULL
          WHERE seq = ?5 AND lease_owner = ?6",
-        params![state, next, status, error, seq, owner],
     )
+    .map_err(backend)?
+    .execute(params![state, next, status, error, seq, owner])
     .map_err(backend)?;
     Ok(())
 }
 
 pub(super) fn stats(conn: &Connection) -> Result<QueueStats, StoreError> {
-    let (pending, retrying, dead, oldest) = conn
-        .query_row(
-            "SELECT
-                 COALESCE(SUM(state = 'pending' AND attempts = 0), 0),
-                 COALESCE(SUM(state = 'pending' AND attempts > 0), 0),
-                 COALESCE(SUM(state = 'dead'), 0),
-                 MIN(CASE WHEN state = 'pending' THEN accepted_at END)
-             FROM events WHERE state IN ('pending', 'dead')",
-            [],
-            |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get(3)?,
-                ))
-            },
+    // Two passes, each over its own partial index, rather than one over the table.
+    let (pending, retrying, oldest) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(attempts = 0), 0), COALESCE(SUM(attempts > 0), 0),
+                    MIN(accepted_at)
+             FROM events INDEXED BY events_waiting WHERE state = 'pending'",
         )
+        .map_err(backend)?
+        .query_row([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+            ))
+        })
+        .map_err(backend)?;
+    let dead: i64 = conn
+        .prepare_cached("SELECT count(*) FROM events INDEXED BY events_dead WHERE state = 'dead'")
+        .map_err(backend)?
+        .query_row([], |row| row.get(0))
         .map_err(backend)?;
     let mut paused = conn
         .prepare_cached("SELECT route, reason FROM paused_routes ORDER BY route")

@@ -82,3 +82,38 @@ async fn forget_removes_the_whole_chain() {
     assert_eq!(store.booking("a").await.unwrap(), None);
     assert!(store.booking("other").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_version_2_file_is_migrated_and_keeps_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // The file as the build before the claim indexes left it.
+        let conn = Connection::open(&path).unwrap();
+        for migration in &MIGRATIONS[..2] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO events (route, event_id, chain, dedupe, body, accepted_at, state,
+                                 next_attempt_at)
+             VALUES ('crm', 'e1', 'a', 1, x'7b7d', 0, 'pending', 0);",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path, Duration::from_secs(60)).unwrap();
+    let version: i64 = store
+        .connection
+        .lock()
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let claimed = store
+        .claim(&["crm".to_owned()], "me", 1, Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].event_id, "e1");
+    assert_eq!(store.stats().await.unwrap().pending, 1);
+}
