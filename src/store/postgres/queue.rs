@@ -14,7 +14,7 @@ use crate::store::{
 
 /// The queue's tables; applied as schema version 2.
 ///
-/// `events_heads` serves the claim's `DISTINCT ON (route, chain)` over waiting events.
+/// `events_heads` answers whether a waiting event has an earlier one in its chain.
 pub(super) const MIGRATION: &str = "CREATE TABLE events (
         seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         route TEXT NOT NULL,
@@ -46,7 +46,14 @@ pub(super) const MIGRATION: &str = "CREATE TABLE events (
         paused_at BIGINT NOT NULL
     );";
 
-/// Commits `event` unless it repeats one accepted within the window.
+/// Waiting events in the order they were accepted; applied as schema version 3. A claim walks
+/// it from the oldest and stops once it has enough heads of chains, where it used to find the
+/// head of every chain with waiting events first.
+pub(super) const WAITING_INDEX: &str =
+    "CREATE INDEX events_waiting ON events (seq) WHERE state = 'pending'";
+
+/// Commits `event`, with the cache records learned from it, unless it repeats one accepted
+/// within the window.
 ///
 /// Two transaction-scoped advisory locks, taken in key order so that two enqueues never wait
 /// on each other in a cycle, make this race-free between replicas:
@@ -142,11 +149,11 @@ pub(super) struct Claim<'a> {
 ///
 /// Why no two replicas ever attempt the same event, or two events of one chain, while leases
 /// hold (READ COMMITTED):
-/// - `heads` picks, in the statement's snapshot, the lowest waiting `seq` of each chain.
-///   Enqueue makes sequence numbers of a chain visible in order, so a snapshot that sees an
+/// - `picked` takes a waiting event only when, in the statement's snapshot, no earlier event
+///   of its chain is waiting: the head of its chain. Enqueue makes sequence numbers of a chain visible in order, so a snapshot that sees an
 ///   event sees every earlier one of its chain: a later event is a head only once every
 ///   earlier one is delivered or dead (or deleted).
-/// - `picked` locks those heads with `FOR UPDATE SKIP LOCKED`. A head another claim is
+/// - It locks those heads with `FOR UPDATE SKIP LOCKED`. A head another claim is
 ///   locking right now is skipped, not waited on: no waits, so no deadlocks between replicas.
 ///   A head changed by a transaction that committed after our snapshot (claimed, finished)
 ///   is re-read at its latest version and every condition on `e` is checked again on it
@@ -156,22 +163,29 @@ pub(super) struct Claim<'a> {
 ///
 /// A lease in the future therefore blocks its whole chain, since only the head is a
 /// candidate; a lease that ran out (the replica died) makes the head claimable again.
+///
+/// The planner is told not to sort: the only way left to produce the oldest waiting events is
+/// to walk `events_waiting` and stop at the limit. Left to its estimates, it read and sorted
+/// every waiting event whenever the table's statistics were stale (a new or fast-growing
+/// queue, before autovacuum's next pass): 30 ms a claim at 15,000 waiting, against 0.5 ms.
 pub(super) async fn claim(
-    client: &Client,
+    client: &mut Client,
     claim: &Claim<'_>,
 ) -> Result<Vec<QueuedEvent>, StoreError> {
-    let statement = client
+    let tx = client.transaction().await.map_err(backend)?;
+    tx.batch_execute("SET LOCAL enable_sort = off")
+        .await
+        .map_err(backend)?;
+    let statement = tx
         .prepare_cached(
-            "WITH heads AS (
-                 SELECT DISTINCT ON (route, chain) seq FROM events
-                 WHERE state = 'pending' AND route = ANY($1)
-                 ORDER BY route, chain, seq
-             ),
-             picked AS (
-                 SELECT e.seq FROM events e JOIN heads h ON h.seq = e.seq
-                 WHERE e.state = 'pending' AND e.next_attempt_at <= $2
+            "WITH picked AS (
+                 SELECT e.seq FROM events e
+                 WHERE e.state = 'pending' AND e.route = ANY($1) AND e.next_attempt_at <= $2
                    AND (e.lease_until IS NULL OR e.lease_until < $2)
                    AND e.route NOT IN (SELECT route FROM paused_routes)
+                   AND NOT EXISTS (SELECT 1 FROM events h
+                                   WHERE h.state = 'pending' AND h.route = e.route
+                                     AND h.chain = e.chain AND h.seq < e.seq)
                  ORDER BY e.seq
                  LIMIT $5
                  FOR UPDATE OF e SKIP LOCKED
@@ -185,7 +199,7 @@ pub(super) async fn claim(
         .map_err(backend)?;
     let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
     let routes = claim.routes;
-    let rows = client
+    let rows = tx
         .query(
             &statement,
             &[
@@ -198,6 +212,7 @@ pub(super) async fn claim(
         )
         .await
         .map_err(backend)?;
+    tx.commit().await.map_err(backend)?;
     let mut claimed: Vec<QueuedEvent> = rows.iter().map(queued_event).collect();
     claimed.sort_by_key(|event| event.seq);
     Ok(claimed)

@@ -7,7 +7,7 @@ use super::backend;
 use crate::store::StoreError;
 
 /// The schema version this build writes; older databases are migrated forward on open.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Each migration takes the schema from the version before it to its index + 1.
 ///
@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX bookings_original ON bookings (original_uid);
     CREATE INDEX bookings_updated ON bookings (updated_at);",
     super::queue::MIGRATION,
+    super::queue::WAITING_INDEX,
 ];
 
 // Every version has its migration, so `MIGRATIONS[version..]` is always in bounds.
