@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark, in one command, from a fresh clone on Debian as root:
 #   benches/compare.sh [--seconds 10] [--connections 64] [--skip hops,light,connections,queued]
-# Installs what is missing (nginx from Debian, oha from crates.io into .tools/bin), builds
-# hookseal and the benchmark's own upstream and driver in release mode, and prints Markdown
-# tables on stdout (progress goes to stderr). Only loopback addresses are used.
+# Installs what is missing (nginx and PostgreSQL from Debian, oha from crates.io into
+# .tools/bin), builds hookseal and the benchmark's own upstream and driver in release mode,
+# and prints Markdown tables on stdout (progress goes to stderr). Only loopback addresses are
+# used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,9 @@ if [ -z "$nginx_bin" ]; then
     [ "$made_policy" = 1 ] && rm -f "$policy"
     nginx_bin=/usr/sbin/nginx
 fi
+
+# The queued run also measures the shared store, on a throwaway PostgreSQL server.
+tests/tools/install-postgres.sh
 
 if [ ! -x .tools/bin/oha ]; then
     echo "installing oha $OHA_VERSION from crates.io into .tools/bin" >&2

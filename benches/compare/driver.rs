@@ -14,6 +14,8 @@ use clap::Parser;
 mod bodies;
 mod load;
 mod oha;
+#[path = "../../tests/support/postgres.rs"]
+mod postgres;
 mod procs;
 mod report;
 
@@ -94,8 +96,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report::many_connections(many, MANY_CONNECTIONS, args.seconds);
     }
     if !bench.skips("queued") {
-        let queued = bench.queued(upstream.addr, &fixtures)?;
-        report::queued(&queued);
+        let sqlite = bench.queued(upstream.addr, &fixtures, &Store::Sqlite)?;
+        // A server of its own, syncing every commit, on a loopback port chosen now.
+        let cluster = postgres::Cluster::start_durable();
+        let url = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(cluster.fresh_database());
+        let shared = bench.queued(upstream.addr, &fixtures, &Store::Postgres(url))?;
+        drop(cluster);
+        report::queued(&[("SQLite", sqlite), ("PostgreSQL", shared)]);
     }
     nginx.stop(Duration::from_secs(5));
     drop(upstream);
@@ -111,6 +121,14 @@ struct Bench<'a> {
     signature_header: String,
     /// The enrichment mix, one body per line.
     mix: PathBuf,
+}
+
+/// The store behind the queued route.
+enum Store {
+    /// The embedded file, in the run's folder.
+    Sqlite,
+    /// A database on the benchmark's own PostgreSQL server.
+    Postgres(String),
 }
 
 /// The queued run's figures.
@@ -271,8 +289,12 @@ impl<'a> Bench<'a> {
 
     /// Distinct events to the queued route (durable commits on SQLite), then the wait until
     /// the upstream has received every accepted one.
-    fn queued(&self, upstream: SocketAddr, fixtures: &bodies::Fixtures) -> std::io::Result<Queued> {
-        eprintln!("running queued");
+    fn queued(
+        &self,
+        upstream: SocketAddr,
+        fixtures: &bodies::Fixtures,
+        store: &Store,
+    ) -> std::io::Result<Queued> {
         let bookings = self.args.queued_events.div_ceil(3);
         let mut bodies: Vec<Bytes> = fixtures
             .lives(self.args.bookings, bookings)
@@ -281,7 +303,15 @@ impl<'a> Bench<'a> {
             .collect();
         bodies.truncate(self.args.queued_events);
 
-        let hookseal = self.hookseal("queued", upstream)?;
+        let (run, store_section) = match store {
+            Store::Sqlite => ("queued sqlite", None),
+            Store::Postgres(url) => (
+                "queued postgres",
+                Some(format!("kind = \"postgres\"\nurl = \"{url}\"")),
+            ),
+        };
+        eprintln!("running {run}");
+        let hookseal = self.hookseal_with(run, upstream, store_section.as_deref())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -320,16 +350,31 @@ impl<'a> Bench<'a> {
         })
     }
 
-    /// Starts hookseal with the benchmark's routes and a store of its own.
+    /// Starts hookseal with the benchmark's routes and an embedded store of its own.
     fn hookseal(&self, run: &str, upstream: SocketAddr) -> std::io::Result<Running> {
+        self.hookseal_with(run, upstream, None)
+    }
+
+    /// Starts hookseal with the benchmark's routes and `store` as its `[store]` table (an
+    /// embedded store of its own when `None`).
+    fn hookseal_with(
+        &self,
+        run: &str,
+        upstream: SocketAddr,
+        store: Option<&str>,
+    ) -> std::io::Result<Running> {
         let dir = self.dir.join(run.replace(' ', "-"));
         std::fs::create_dir_all(&dir)?;
         let listen = procs::free_port()?;
         let admin = procs::free_port()?;
+        let sqlite = format!(
+            "kind = \"sqlite\"\npath = \"{}\"",
+            dir.join("hookseal.db").display()
+        );
         let config = CONFIG
             .replace("{listen}", &listen.to_string())
             .replace("{admin}", &admin.to_string())
-            .replace("{store}", &dir.join("hookseal.db").display().to_string())
+            .replace("{store}", store.unwrap_or(&sqlite))
             .replace("{upstream}", &upstream.to_string())
             .replace("{calcom_secret}", bodies::CALCOM_SECRET);
         let path = dir.join("hookseal.toml");
@@ -398,8 +443,7 @@ const CONFIG: &str = r#"
 listen = "{listen}"
 
 [store]
-kind = "sqlite"
-path = "{store}"
+{store}
 
 [admin]
 listen = "{admin}"

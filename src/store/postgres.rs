@@ -139,7 +139,7 @@ impl Store for PostgresStore {
             lease_until,
             limit,
         };
-        queue::claim(&self.client().await?, &claim).await
+        queue::claim(&mut self.client().await?, &claim).await
     }
 
     async fn finish(&self, seq: i64, owner: &str, finish: &Finish) -> Result<(), StoreError> {

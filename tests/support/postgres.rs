@@ -34,12 +34,24 @@ impl Cluster {
         SHARED.get_or_init(Cluster::start)
     }
 
-    /// Initialises and starts a new cluster.
+    /// Initialises and starts a new cluster for tests: without disk syncs, which they do not
+    /// need and which only slow them down.
+    pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Initialises and starts a new cluster that syncs its commits to disk, as a production
+    /// server does (for the benchmark).
+    pub fn start_durable() -> Self {
+        Self::start_with(true)
+    }
+
+    /// Initialises and starts a new cluster, syncing commits or not.
     ///
     /// A watchdog shell reads a pipe from this process; when the pipe closes (drop, or the
     /// process ending even by a signal, which statics never see), it stops the server and
     /// removes the folder.
-    pub fn start() -> Self {
+    fn start_with(durable: bool) -> Self {
         let bin = server_bin();
         let dir = tempfile::Builder::new()
             .prefix("hookseal-pg-")
@@ -62,7 +74,7 @@ impl Cluster {
             .arg("--pgdata")
             .arg(&data));
 
-        let port = start_server(as_postgres, &bin, &dir);
+        let port = start_server(as_postgres, &bin, &dir, durable);
         let watchdog = spawn_watchdog(as_postgres, &bin, &dir);
         Self {
             port,
@@ -122,13 +134,17 @@ impl Drop for Cluster {
 }
 
 /// Starts the server on a free loopback port and returns the port once it answers.
-fn start_server(as_postgres: bool, bin: &Path, dir: &Path) -> u16 {
+fn start_server(as_postgres: bool, bin: &Path, dir: &Path, durable: bool) -> u16 {
     let log = dir.join("server.log");
+    let syncs = if durable {
+        ""
+    } else {
+        " -c fsync=off -c full_page_writes=off"
+    };
     for _ in 0..START_TRIES {
         let port = free_port();
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off \
-             -c full_page_writes=off -c max_connections=300",
+            "-c listen_addresses=127.0.0.1 -p {port} -k {}{syncs} -c max_connections=300",
             dir.display()
         );
         // `-w` polls until the server accepts connections, up to the timeout, and fails at
