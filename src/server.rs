@@ -21,8 +21,11 @@ use tower::ServiceBuilder;
 use crate::config::ServerConfig;
 use crate::gateway::Gateway;
 
-/// Requests handled at once; further ones wait for a slot. Bounds memory under a flood.
-const MAX_CONCURRENT_REQUESTS: usize = 1024;
+/// Requests handled at once; further ones wait for a slot, their connections open. Bounds
+/// memory under a flood: each request in hand holds its body, its signed copy and an upstream
+/// connection of its own. At 1,024, a thousand busy client connections took the process to
+/// 76 MiB; at 256 to 59 MiB, with more requests per second, not fewer.
+const MAX_CONCURRENT_REQUESTS: usize = 256;
 
 /// The gateway in force; a reload swaps it, and each request keeps the one it started with.
 pub type SharedGateway = Arc<ArcSwap<Gateway>>;
