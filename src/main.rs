@@ -11,6 +11,12 @@ use hookseal::deliveries::{self, Selection};
 use hookseal::secret::Secret;
 use hookseal::sign;
 
+/// glibc's allocator serialises tokio's workers on its arena locks when a buffer allocated on
+/// one worker is freed on another, as request bodies are; mimalloc frees to the owning thread
+/// without a lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A webhook gateway for self-hosted cal.com: authenticates, enriches, signs and delivers.
 #[derive(Debug, Parser)]
 #[command(name = "hookseal", version, about)]
