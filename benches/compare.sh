@@ -21,15 +21,15 @@ if [ -z "$nginx_bin" ]; then
     if [ ! -e "$policy" ]; then
         printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
     fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light \
-        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >&2 \
+        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >&2
     [ "$made_policy" = 1 ] && rm -f "$policy"
     nginx_bin=/usr/sbin/nginx
 fi
 
 # The queued run also measures the shared store, on a throwaway PostgreSQL server.
-tests/tools/install-postgres.sh
+tests/tools/install-postgres.sh >&2
 
 if [ ! -x .tools/bin/oha ]; then
     echo "installing oha $OHA_VERSION from crates.io into .tools/bin" >&2

@@ -31,6 +31,8 @@ const LIGHT_CONNECTIONS: usize = 16;
 const MANY_CONNECTIONS: usize = 1_000;
 /// Unmeasured load before each measured run, so that pools and caches are warm.
 const WARM_UP: Duration = Duration::from_secs(2);
+/// The fixed rate of the queued run's open-loop row, in events per second.
+const QUEUED_RATE: u32 = 10_000;
 /// The most the queued run waits for the last delivery after the load ends.
 const DRAIN_LIMIT: Duration = Duration::from_secs(180);
 
@@ -96,16 +98,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report::many_connections(many, MANY_CONNECTIONS, args.seconds);
     }
     if !bench.skips("queued") {
-        let sqlite = bench.queued(upstream.addr, &fixtures, &Store::Sqlite)?;
+        let sqlite = bench.queued(upstream.addr, &fixtures, &Store::Sqlite, None)?;
+        let paced = bench.queued(upstream.addr, &fixtures, &Store::Sqlite, Some(QUEUED_RATE))?;
         // A server of its own, syncing every commit, on a loopback port chosen now.
         let cluster = postgres::Cluster::start_durable();
         let url = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
             .block_on(cluster.fresh_database());
-        let shared = bench.queued(upstream.addr, &fixtures, &Store::Postgres(url))?;
+        let shared = bench.queued(upstream.addr, &fixtures, &Store::Postgres(url), None)?;
         drop(cluster);
-        report::queued(&[("SQLite", sqlite), ("PostgreSQL", shared)]);
+        report::queued(
+            &[
+                ("SQLite", sqlite),
+                ("SQLite", paced),
+                ("PostgreSQL", shared),
+            ],
+            args.connections,
+        );
     }
     nginx.stop(Duration::from_secs(5));
     drop(upstream);
@@ -134,6 +144,8 @@ enum Store {
 /// The queued run's figures.
 #[derive(Debug)]
 pub struct Queued {
+    /// The fixed rate the events were sent at, or `None` for as fast as answers came.
+    pub rate: Option<u32>,
     /// The accepting side, as the sender saw it.
     pub accepted: Measured,
     /// Events delivered to the upstream.
@@ -287,13 +299,15 @@ impl<'a> Bench<'a> {
         })
     }
 
-    /// Distinct events to the queued route (durable commits on SQLite), then the wait until
-    /// the upstream has received every accepted one.
+    /// Distinct events to the queued route (durable commits on SQLite), as fast as answers
+    /// come or at a fixed `rate`, then the wait until the upstream has received every
+    /// accepted one.
     fn queued(
         &self,
         upstream: SocketAddr,
         fixtures: &bodies::Fixtures,
         store: &Store,
+        rate: Option<u32>,
     ) -> std::io::Result<Queued> {
         let bookings = self.args.queued_events.div_ceil(3);
         let mut bodies: Vec<Bytes> = fixtures
@@ -304,6 +318,7 @@ impl<'a> Bench<'a> {
         bodies.truncate(self.args.queued_events);
 
         let (run, store_section) = match store {
+            Store::Sqlite if rate.is_some() => ("queued sqlite paced", None),
             Store::Sqlite => ("queued sqlite", None),
             Store::Postgres(url) => (
                 "queued postgres",
@@ -324,6 +339,7 @@ impl<'a> Bench<'a> {
             "/hooks/queued",
             bodies,
             self.args.connections,
+            rate,
             limit,
         ))?;
         let expected = accepted.answered - accepted.failed;
@@ -343,6 +359,7 @@ impl<'a> Bench<'a> {
         let usage = procs::usage(hookseal.pid());
         hookseal.stop(Duration::from_secs(5));
         Ok(Queued {
+            rate,
             accepted,
             delivered,
             delivering: last,

@@ -1,6 +1,7 @@
-//! A closed-loop load generator for the queued run, where every request must be a distinct
-//! event: oha picks body lines at random, so some would repeat, and hookseal answers a repeat
-//! without committing anything. Each connection sends the next unused body, in turn.
+//! The load generator of the queued run, where every request must be a distinct event: oha
+//! picks body lines at random, so some would repeat, and hookseal answers a repeat without
+//! committing anything. Each connection sends the next unused body, in turn: as soon as it has
+//! its answer (closed loop), or at the moment a fixed rate gives that body (open loop).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,23 +17,30 @@ use tokio::net::TcpStream;
 use crate::oha::Measured;
 
 /// Sends each of `bodies` once to `path` over `connections` keep-alive connections, stopping
-/// early at `limit`.
+/// early at `limit`. With a `rate` (bodies per second), body `n` is due `n / rate` seconds after
+/// the start and its latency counts from then, so that a sender held up by a slow answer does
+/// not hide the wait of the bodies behind it.
 pub async fn send_each(
     addr: SocketAddr,
     path: &str,
     bodies: Vec<Bytes>,
     connections: usize,
+    rate: Option<u32>,
     limit: Duration,
 ) -> std::io::Result<Measured> {
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let deadline = started + limit;
+    let plan = Plan {
+        started,
+        deadline: started + limit,
+        rate,
+    };
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let (bodies, next, path) = (Arc::clone(&bodies), Arc::clone(&next), path.to_owned());
         tasks.push(tokio::spawn(async move {
-            connection(addr, &path, &bodies, &next, deadline).await
+            connection(addr, &path, &bodies, &next, plan).await
         }));
     }
     let mut latencies = Vec::with_capacity(bodies.len());
@@ -60,13 +68,29 @@ pub async fn send_each(
     })
 }
 
+/// When bodies are due and when the run ends.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    started: Instant,
+    deadline: Instant,
+    rate: Option<u32>,
+}
+
+impl Plan {
+    /// When body `n` is due: at once in a closed loop, else at its place in the fixed rate.
+    fn due(&self, n: usize) -> Option<Instant> {
+        let rate = self.rate?;
+        Some(self.started + Duration::from_secs_f64(n as f64 / f64::from(rate)))
+    }
+}
+
 /// One connection's loop: latencies of the requests answered, and how many were not 2xx.
 async fn connection(
     addr: SocketAddr,
     path: &str,
     bodies: &[Bytes],
     next: &AtomicUsize,
-    deadline: Instant,
+    plan: Plan,
 ) -> std::io::Result<(Vec<Duration>, u64)> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
@@ -75,16 +99,21 @@ async fn connection(
         .map_err(std::io::Error::other)?;
     tokio::spawn(conn);
     let (mut latencies, mut failed) = (Vec::new(), 0);
-    while Instant::now() < deadline {
-        let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) else {
+    while Instant::now() < plan.deadline {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        let Some(body) = bodies.get(n) else {
             break;
         };
+        let due = plan.due(n);
+        if let Some(due) = due {
+            tokio::time::sleep_until(due.into()).await;
+        }
         let request = Request::post(path)
             .header("host", addr.to_string())
             .header("content-type", "application/json")
             .body(Full::new(body.clone()))
             .map_err(std::io::Error::other)?;
-        let sent = Instant::now();
+        let sent = due.unwrap_or_else(Instant::now);
         let response = sender
             .send_request(request)
             .await

@@ -156,20 +156,24 @@ pub fn many_connections(row: &Row, connections: usize, seconds: u64) {
 }
 
 /// The queued route on each store: accepting (durable commits) and delivering.
-pub fn queued(runs: &[(&str, Queued)]) {
+pub fn queued(runs: &[(&str, Queued)], connections: usize) {
     println!("### Queued delivery: durable commits, distinct events\n");
     println!(
-        "| store | accepted events/s | p50 ms | p99 ms | p99.9 ms | not 202 | delivered | \
-         delivered events/s | CPU µs/event | peak RSS MiB |"
+        "| store | sent | accepted events/s | p50 ms | p99 ms | p99.9 ms | not 202 | delivered \
+         | delivered events/s | CPU µs/event | peak RSS MiB |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (store, run) in runs {
         let m = &run.accepted;
+        let sent = match run.rate {
+            Some(rate) => format!("{rate}/s fixed rate"),
+            None => format!("as answered, {connections} conns"),
+        };
         let delivered_per_sec = run.delivered as f64 / run.delivering.as_secs_f64();
         let (cpu, rss) = usage_cells(Some(run.usage), m.answered);
         println!(
-            "| {store} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {} of {} | {delivered_per_sec:.0} \
-             | {cpu} | {rss} |",
+            "| {store} | {sent} | {:.0} | {:.3} | {:.3} | {:.3} | {} | {} of {} \
+             | {delivered_per_sec:.0} | {cpu} | {rss} |",
             m.requests_per_sec,
             m.p50_ms,
             m.p99_ms,
@@ -181,10 +185,16 @@ pub fn queued(runs: &[(&str, Queued)]) {
     }
     println!(
         "\n(delivered events/s counts from the first request to the last delivery; CPU \
-         covers accepting and delivering; CPU and memory are hookseal's, not PostgreSQL's.)\n"
+         covers accepting and delivering; CPU and memory are hookseal's, not PostgreSQL's. \
+         A fixed rate's latencies count from when each event was due, so a late answer also \
+         delays the events behind it.)\n"
     );
-    if let Some((_, sqlite)) = runs.iter().find(|(store, _)| *store == "SQLite") {
-        let m = &sqlite.accepted;
+    let sqlite = |paced: bool| {
+        runs.iter()
+            .find(|(store, run)| *store == "SQLite" && run.rate.is_some() == paced)
+            .map(|(_, run)| &run.accepted)
+    };
+    if let Some(m) = sqlite(false) {
         target(
             m.requests_per_sec >= 10_000.0,
             &format!(
@@ -192,12 +202,17 @@ pub fn queued(runs: &[(&str, Queued)]) {
                 m.requests_per_sec
             ),
         );
-        target(
-            m.p99_ms < 5.0,
-            &format!("SQLite accept p99 < 5 ms: {:.3} ms", m.p99_ms),
-        );
-        println!();
     }
+    if let Some(m) = sqlite(true) {
+        target(
+            m.p99_ms < 5.0 && m.failed == 0,
+            &format!(
+                "SQLite accept p99 < 5 ms at a fixed rate: {:.3} ms",
+                m.p99_ms
+            ),
+        );
+    }
+    println!();
 }
 
 fn usage_cells(usage: Option<Usage>, answered: u64) -> (String, String) {
