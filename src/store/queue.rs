@@ -96,6 +96,21 @@ pub enum Finish {
     },
 }
 
+impl Finish {
+    /// The row an outcome leaves: state, next attempt (unix ms), last status and last error.
+    pub(crate) fn columns(&self) -> (&'static str, Option<i64>, Option<u16>, Option<&str>) {
+        match self {
+            Self::Delivered { status } => ("delivered", None, Some(*status), None),
+            Self::Retry {
+                at_ms,
+                error,
+                status,
+            } => ("pending", Some(*at_ms), *status, Some(error.as_str())),
+            Self::Dead { error, status } => ("dead", None, *status, Some(error.as_str())),
+        }
+    }
+}
+
 /// An event's state in the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

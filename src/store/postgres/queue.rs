@@ -225,15 +225,7 @@ pub(super) async fn finish(
     owner: &str,
     finish: &Finish,
 ) -> Result<(), StoreError> {
-    let (state, next, status, error) = match finish {
-        Finish::Delivered { status } => ("delivered", None, Some(*status), None),
-        Finish::Retry {
-            at_ms,
-            error,
-            status,
-        } => ("pending", Some(*at_ms), *status, Some(error.as_str())),
-        Finish::Dead { error, status } => ("dead", None, *status, Some(error.as_str())),
-    };
+    let (state, next, status, error) = finish.columns();
     let status = status.map(i32::from);
     client
         .execute(

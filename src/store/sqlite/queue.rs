@@ -142,15 +142,7 @@ pub(super) fn finish(
     owner: &str,
     finish: &Finish,
 ) -> Result<(), StoreError> {
-    let (state, next, status, error) = match finish {
-        Finish::Delivered { status } => ("delivered", None, Some(*status), None),
-        Finish::Retry {
-            at_ms,
-            error,
-            status,
-        } => ("pending", Some(*at_ms), *status, Some(error.as_str())),
-        Finish::Dead { error, status } => ("dead", None, *status, Some(error.as_str())),
-    };
+    let (state, next, status, error) = finish.columns();
     conn.prepare_cached(
         "UPDATE events SET state = ?1, next_attempt_at = ?2, last_status = ?3, last_error = ?4,
              attempts = attempts + 1, lease_owner = NULL, lease_until = NULL
