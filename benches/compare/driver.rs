@@ -31,8 +31,6 @@ const LIGHT_CONNECTIONS: usize = 16;
 const MANY_CONNECTIONS: usize = 1_000;
 /// Unmeasured load before each measured run, so that pools and caches are warm.
 const WARM_UP: Duration = Duration::from_secs(2);
-/// The fixed rate of the queued run's open-loop row, in events per second.
-const QUEUED_RATE: u32 = 10_000;
 /// The most the queued run waits for the last delivery after the load ends.
 const DRAIN_LIMIT: Duration = Duration::from_secs(180);
 
@@ -63,6 +61,9 @@ struct Args {
     /// Distinct events sent to the queued route.
     #[arg(long, default_value_t = 20_000)]
     queued_events: usize,
+    /// Events per second of the queued run's fixed-rate row.
+    #[arg(long, default_value_t = 10_000)]
+    queued_rate: u32,
     /// Runs to skip: any of `hops`, `light`, `connections`, `queued`.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
@@ -99,7 +100,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if !bench.skips("queued") {
         let sqlite = bench.queued(upstream.addr, &fixtures, &Store::Sqlite, None)?;
-        let paced = bench.queued(upstream.addr, &fixtures, &Store::Sqlite, Some(QUEUED_RATE))?;
+        let paced = bench.queued(
+            upstream.addr,
+            &fixtures,
+            &Store::Sqlite,
+            Some(args.queued_rate),
+        )?;
         // A server of its own, syncing every commit, on a loopback port chosen now.
         let cluster = postgres::Cluster::start_durable();
         let url = tokio::runtime::Builder::new_current_thread()

@@ -18,8 +18,8 @@ use crate::oha::Measured;
 
 /// Sends each of `bodies` once to `path` over `connections` keep-alive connections, stopping
 /// early at `limit`. With a `rate` (bodies per second), body `n` is due `n / rate` seconds after
-/// the start and its latency counts from then, so that a sender held up by a slow answer does
-/// not hide the wait of the bodies behind it.
+/// the start, and a body whose connection was still busy then counts its latency from then,
+/// so that a slow answer does not hide the wait of the bodies behind it.
 pub async fn send_each(
     addr: SocketAddr,
     path: &str,
@@ -104,8 +104,16 @@ async fn connection(
         let Some(body) = bodies.get(n) else {
             break;
         };
-        let due = plan.due(n);
-        if let Some(due) = due {
+        // A body already due when its connection comes free was held up by an earlier
+        // answer: its latency counts from when it was due. Otherwise the connection waits,
+        // and the timer's own lateness is not hookseal's.
+        let late_since = plan.due(n).and_then(|due| {
+            if due <= Instant::now() {
+                return Some(due);
+            }
+            None
+        });
+        if let (None, Some(due)) = (late_since, plan.due(n)) {
             tokio::time::sleep_until(due.into()).await;
         }
         let request = Request::post(path)
@@ -113,7 +121,7 @@ async fn connection(
             .header("content-type", "application/json")
             .body(Full::new(body.clone()))
             .map_err(std::io::Error::other)?;
-        let sent = due.unwrap_or_else(Instant::now);
+        let sent = late_since.unwrap_or_else(Instant::now);
         let response = sender
             .send_request(request)
             .await
