@@ -1,5 +1,8 @@
 //! The client that delivers to upstreams: pooled keep-alive connections over HTTP or HTTPS
 //! (rustls with the public web roots, plus an optional extra CA file per route).
+//!
+//! Each thread that sends keeps a pool of its own, so that a serving thread's requests use
+//! connections that its own runtime drives (see `server`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+use thread_local::ThreadLocal;
 
 /// The most of an upstream's answer that is read and passed back to a sync sender.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -24,11 +28,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle pooled connections are closed after this long.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A pooled HTTP(S) client.
+/// A pooled HTTP(S) client, with a pool per thread that uses it.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    connector: HttpsConnector<HttpConnector>,
+    clients: Arc<ThreadLocal<PooledClient>>,
 }
+
+type PooledClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// What an upstream answered.
 #[derive(Debug, Clone)]
@@ -95,10 +102,10 @@ impl Upstream {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(connector);
-        Ok(Self { client })
+        Ok(Self {
+            connector,
+            clients: Arc::new(ThreadLocal::new()),
+        })
     }
 
     /// Sends one request and reads the answer, all within `timeout`. Redirects are answers
@@ -117,7 +124,7 @@ impl Upstream {
     }
 
     async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Answer, UpstreamError> {
-        let response = self.client.request(request).await.map_err(|err| {
+        let response = self.client().request(request).await.map_err(|err| {
             if err.is_connect() {
                 UpstreamError::Connect(crate::error::chain(&err))
             } else {
@@ -135,6 +142,15 @@ impl Upstream {
             status: parts.status,
             headers: parts.headers,
             body,
+        })
+    }
+
+    /// This thread's client, made at its first request.
+    fn client(&self) -> &PooledClient {
+        self.clients.get_or(|| {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                .build(self.connector.clone())
         })
     }
 }
