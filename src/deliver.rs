@@ -21,7 +21,7 @@ pub mod worker;
 pub const WEBHOOK_VERSION_HEADER: &str = "x-cal-webhook-version";
 
 /// The `User-Agent` of every delivery.
-const USER_AGENT_VALUE: &str = concat!("hookseal/", env!("CARGO_PKG_VERSION"));
+pub const USER_AGENT_VALUE: &str = concat!("hookseal/", env!("CARGO_PKG_VERSION"));
 
 /// An accepted event, ready to be attempted (again).
 #[derive(Debug, Clone)]

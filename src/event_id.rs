@@ -4,6 +4,17 @@
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::enrich::calcom::Event;
+
+/// The id of `event` on `route`: derived from the event's identity where it has one, so that
+/// a sender's repeat gets the same id, and fresh otherwise (templates, `false`, non-JSON).
+pub fn of(route: &str, event: Option<&Event>) -> String {
+    match event.and_then(Event::identity) {
+        Some(identity) => derived(route, &identity),
+        None => fresh(),
+    }
+}
+
 /// The id of an event that has an identity (`trigger`, booking, `createdAt`) on `route`.
 ///
 /// The id is a UUID (version 8) made of the first 16 bytes of a SHA-256 over the route name and

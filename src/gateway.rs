@@ -197,7 +197,7 @@ impl Gateway {
             check_age(route, event)?;
         }
         let (enriched, saves) = self.enrich(route, body, event).await;
-        let event_id = event_id(route, enriched.event.as_ref());
+        let event_id = crate::event_id::of(&route.name, enriched.event.as_ref());
         let delivery = Delivery {
             event_id,
             body: enriched.body.clone(),
@@ -443,13 +443,6 @@ fn check_age(route: &Route, event: &calcom::Event) -> Result<(), Refused> {
 
 /// How far ahead of hookseal's clock cal.com's may run before an event counts as forged.
 const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
-
-fn event_id(route: &Route, event: Option<&calcom::Event>) -> String {
-    match event.and_then(calcom::Event::identity) {
-        Some(identity) => crate::event_id::derived(&route.name, &identity),
-        None => crate::event_id::fresh(),
-    }
-}
 
 /// The sender's answer on a sync route: the upstream's status and body, or 502/504.
 fn sync_answer(answer: &Result<crate::upstream::Answer, UpstreamError>) -> Response<Full<Bytes>> {

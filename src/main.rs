@@ -197,7 +197,9 @@ fn sign_command(
     };
     let body = read(body_file)?;
     let content_type = content_type.unwrap_or_else(|| sign::preview::content_type_of(&body));
-    let event_id = uuid::Uuid::new_v4().to_string();
+    // The id serve would give: derived from a cal.com event's identity, else fresh.
+    let event = hookseal::enrich::calcom::inspect(&body);
+    let event_id = hookseal::event_id::of(&route.name, event.as_ref());
     let draft = sign::preview::Draft {
         event_id: &event_id,
         now_unix: now_unix(),
@@ -207,7 +209,15 @@ fn sign_command(
 
     let (upstream, signature) = sign::preview::preview(route, &draft)?;
     println!("POST {upstream} HTTP/1.1");
+    println!("user-agent: {}", hookseal::deliver::USER_AGENT_VALUE);
     println!("content-type: {content_type}");
+    // Fixed headers often carry API keys: named, never shown.
+    for name in route.headers.keys() {
+        println!(
+            "{}: <from the config, not shown>",
+            name.to_ascii_lowercase()
+        );
+    }
     for (name, value) in &signature.headers {
         println!("{name}: {}", value.to_str().unwrap_or("<not text>"));
     }

@@ -829,6 +829,51 @@ fn sign_command_output_verifies_with_the_verify_command() {
 }
 
 #[test]
+fn sign_command_gives_the_id_serve_derives_and_hides_fixed_header_values() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("hookseal.toml");
+    let text = config_text("").replace(
+        "upstream = \"https://crm.example.com/hook\"\n",
+        "upstream = \"https://crm.example.com/hook\"\nheaders = { \"X-Api-Key\" = \"api-key-21\" }\n",
+    );
+    std::fs::write(&config, text).expect("writable");
+    let body = repo().join("tests/fixtures/calcom/wire/01-booking-created.body");
+    let sign = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
+            .args(["sign", "--route", "crm", "--config"])
+            .arg(&config)
+            .arg(&body)
+            .output()
+            .expect("hookseal runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).expect("text")
+    };
+    let id = |head: &str| {
+        head.lines()
+            .find_map(|line| line.strip_prefix("webhook-id: "))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no webhook-id in {head}"))
+    };
+
+    let (first, second) = (sign(), sign());
+    // A cal.com event's id comes from its identity (a version 8 UUID), as serve derives it.
+    assert_eq!(id(&first), id(&second));
+    assert_eq!(
+        id(&first).split('-').nth(2).map(|group| &group[..1]),
+        Some("8")
+    );
+    assert!(first.contains("\nuser-agent: hookseal/"), "{first}");
+    assert!(
+        first.contains("\nx-api-key: <from the config, not shown>\n"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("api-key-21"),
+        "a fixed header's value leaked: {first}"
+    );
+}
+
+#[test]
 fn keygen_keys_sign_and_verify() {
     for (scheme, ed25519) in [
         ("standard-webhooks", false),
