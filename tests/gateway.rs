@@ -279,8 +279,16 @@ async fn replayed_old_or_future_dated_events_are_422() {
             .status,
         422
     );
+    // A send time of another type is no timestamp either: refused, not left unchecked.
+    for not_text in ["1000", "null", "\"\""] {
+        let body = String::from_utf8(fixture("01-booking-created"))
+            .unwrap()
+            .replace("\"2026-03-02T09:14:07.512Z\"", not_text);
+        let answer = post_signed(&hookseal.url("/hooks/crm"), body.into_bytes()).await;
+        assert_eq!(answer.status, 422, "createdAt {not_text}");
+    }
     hookseal
-        .wait_logs("refused", 4, |line| line["status"] == 422)
+        .wait_logs("refused", 7, |line| line["status"] == 422)
         .await;
 
     let meeting = support::fresh_meeting(&fixture("04-meeting-ended"));

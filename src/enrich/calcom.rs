@@ -45,7 +45,8 @@ pub struct Event {
     pub created_at: Option<String>,
     /// When cal.com sent the event, as written in the body: `createdAt` of an envelope, and for
     /// the flat MEETING_STARTED / MEETING_ENDED bodies (whose `createdAt` is the booking's) the
-    /// `startTime` / `endTime` at which cal.com's scheduler sends them.
+    /// `startTime` / `endTime` at which cal.com's scheduler sends them. A value that is not a
+    /// string stands here as its JSON text, which is no timestamp.
     pub sent_at: Option<String>,
     /// The uid of the booking the event is about.
     pub booking_uid: Option<String>,

@@ -25,10 +25,13 @@ pub fn inspect(body: &[u8]) -> Option<Event> {
     };
 
     let sent_at = match (shape, trigger.as_str()) {
-        (Shape::Flat, "MEETING_STARTED") => root.get("startTime").and_then(string),
-        (Shape::Flat, _) => root.get("endTime").and_then(string),
-        (Shape::Envelope, _) => created_at.clone(),
+        (Shape::Flat, "MEETING_STARTED") => root.get("startTime"),
+        (Shape::Flat, _) => root.get("endTime"),
+        (Shape::Envelope, _) => root.get("createdAt"),
     };
+    // A time that is present but not a string is kept as written, so that the age check
+    // refuses it instead of skipping it.
+    let sent_at = sent_at.map(|raw| string(raw).unwrap_or_else(|| raw.get().to_owned()));
     let mut event = Event {
         trigger,
         created_at,
