@@ -355,6 +355,16 @@ async fn a_route_paused_by_410_is_listed_and_resumed() {
     assert!(String::from_utf8_lossy(&received.body).contains("paused-2"));
     let routes = api("GET", &routes_url, 200).await;
     assert_eq!(routes[0]["paused"], false);
+    // Resuming a running route changes nothing; a route hookseal never had is not found.
+    let again = api("POST", &admin_url(&hookseal, "/routes/erp/resume"), 200).await;
+    assert_eq!(again["resumed"], false);
+    let unknown = call(
+        "POST",
+        &admin_url(&hookseal, "/routes/nope/resume"),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
 }
 
 #[tokio::test]

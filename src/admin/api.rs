@@ -135,6 +135,10 @@ async fn routes(admin: &Admin) -> Result<Reply, ApiError> {
 
 async fn resume(admin: &Admin, name: &str) -> Result<Reply, ApiError> {
     let resumed = admin.store.resume_route(name).await?;
+    // A route is known if it is configured, or if a reload removed it while it was paused.
+    if !resumed && admin.gateway.load().route(name).is_none() {
+        return Err(ApiError::NotFound);
+    }
     tracing::info!(route = name, resumed, "route resume requested");
     admin.queue.wake.notify_one();
     let body = serde_json::json!({ "route": name, "resumed": resumed });
