@@ -10,6 +10,7 @@ use hookseal::config::{Config, LogFormat};
 use hookseal::deliveries::{self, Selection};
 use hookseal::secret::Secret;
 use hookseal::sign;
+use hookseal::sign::VerifyFailure;
 
 /// glibc's allocator serialises tokio's workers on its arena locks when a buffer allocated on
 /// one worker is freed on another, as request bodies are; mimalloc frees to the owning thread
@@ -154,8 +155,67 @@ struct VerifyArgs {
     /// Unix seconds to judge timestamps against. Default: now.
     #[arg(long)]
     now: Option<i64>,
+    #[command(flatten)]
+    hmac: HmacOptions,
     /// The file holding the exact body.
     body_file: PathBuf,
+}
+
+/// The options of an `hmac` entry, as in its `[[routes.sign]]` table; only with `--scheme hmac`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Options of --scheme hmac")]
+struct HmacOptions {
+    /// The signature header (`header`).
+    #[arg(long)]
+    header: Option<String>,
+    /// `sha256` (default), `sha512` or `sha1`.
+    #[arg(long)]
+    algorithm: Option<String>,
+    /// `hex` (default) or `base64`.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Text before the signature, such as `sha256=`.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// `body` (default) or `id.timestamp.body`.
+    #[arg(long)]
+    signed: Option<String>,
+    /// The event id header, with `id.timestamp.body` (default `webhook-id`).
+    #[arg(long)]
+    id_header: Option<String>,
+    /// The timestamp header, with `id.timestamp.body` (default `webhook-timestamp`).
+    #[arg(long)]
+    timestamp_header: Option<String>,
+}
+
+impl HmacOptions {
+    /// The options as an `hmac` entry without secrets, or `None` when none was given.
+    fn entry(&self) -> Option<hookseal::config::SignConfig> {
+        let given = [
+            &self.header,
+            &self.algorithm,
+            &self.encoding,
+            &self.prefix,
+            &self.signed,
+            &self.id_header,
+            &self.timestamp_header,
+        ];
+        given
+            .iter()
+            .any(|option| option.is_some())
+            .then(|| hookseal::config::SignConfig {
+                scheme: "hmac".to_owned(),
+                secrets: Vec::new(),
+                secret_files: Vec::new(),
+                header: self.header.clone(),
+                algorithm: self.algorithm.clone(),
+                encoding: self.encoding.clone(),
+                prefix: self.prefix.clone(),
+                signed: self.signed.clone(),
+                id_header: self.id_header.clone(),
+                timestamp_header: self.timestamp_header.clone(),
+            })
+    }
 }
 
 fn main() -> ExitCode {
@@ -172,7 +232,11 @@ fn main() -> ExitCode {
             content_type,
             body_file,
         } => sign_command(&config, &route, content_type.as_deref(), &body_file),
-        Command::Verify(args) => verify_command(&args),
+        // A request that fails its check exits 1; one that cannot be checked as asked, 2.
+        Command::Verify(args) => verify_command(&args).or_else(|err| {
+            eprintln!("error: {err:#}");
+            Ok(ExitCode::from(2))
+        }),
         Command::Keygen { scheme, ed25519 } => keygen_command(&scheme, ed25519),
     };
     result.unwrap_or_else(|err| {
@@ -244,15 +308,22 @@ fn verify_command(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| head.target.filter(|target| target.contains("://")));
 
     let now = args.now.unwrap_or_else(now_unix);
-    let verdict = sign::verify(
-        &args.scheme,
-        &[secret],
-        &head.headers,
-        &body,
-        url.as_deref(),
-        now,
-    );
+    let verdict = match (args.scheme.as_str(), args.hmac.entry()) {
+        ("hmac", Some(options)) => {
+            sign::verify::verify_hmac(&options, &[secret], &head.headers, &body, now)
+        }
+        ("hmac", None) => anyhow::bail!("--scheme hmac needs --header and the entry's options"),
+        (_, Some(_)) => anyhow::bail!("--header, --algorithm and the like go with --scheme hmac"),
+        (scheme, None) => {
+            sign::verify(scheme, &[secret], &head.headers, &body, url.as_deref(), now)
+        }
+    };
     Ok(match verdict {
+        Err(
+            failure @ (VerifyFailure::UnknownScheme(_)
+            | VerifyFailure::NeedsOptions(_)
+            | VerifyFailure::Options(_)),
+        ) => anyhow::bail!("{failure}"),
         Ok(verified) => {
             println!(
                 "ok: {} matches (secret {})",

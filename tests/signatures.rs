@@ -874,6 +874,116 @@ fn sign_command_gives_the_id_serve_derives_and_hides_fixed_header_values() {
 }
 
 #[test]
+fn verify_checks_the_generic_hmac_scheme_from_its_options() {
+    use hmac::Mac as _;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("hookseal.toml");
+    let text = config_text("").replace(
+        "[[routes.sign]]\nscheme = \"stripe\"",
+        "[[routes.sign]]\nscheme = \"hmac\"\nsecrets = [\"hmac-secret-21\"]\n\
+         header = \"X-Signature\"\nalgorithm = \"sha512\"\nencoding = \"base64\"\n\
+         prefix = \"v1=\"\nsigned = \"id.timestamp.body\"\nid_header = \"X-Event-Id\"\n\
+         timestamp_header = \"X-Event-Time\"\n\n[[routes.sign]]\nscheme = \"stripe\"",
+    );
+    std::fs::write(&config, text).expect("writable");
+    let body_file = repo().join("tests/fixtures/calcom/wire/01-booking-created.body");
+    let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
+        .args(["sign", "--route", "crm", "--config"])
+        .arg(&config)
+        .arg(&body_file)
+        .output()
+        .expect("hookseal runs");
+    assert!(output.status.success(), "{output:?}");
+    let head = String::from_utf8(output.stdout).expect("text");
+    let head_file = dir.path().join("head");
+    std::fs::write(&head_file, &head).expect("writable");
+
+    // The signature is what the receiver computes by hand: HMAC-SHA512 over id.timestamp.body.
+    let field = |name: &str| {
+        head.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+            .to_owned()
+    };
+    let (id, timestamp) = (field("x-event-id: "), field("x-event-time: "));
+    assert_eq!(id, field("webhook-id: "), "one event id on every header");
+    let mut mac = hmac::Hmac::<sha2::Sha512>::new_from_slice(b"hmac-secret-21").expect("key");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(&std::fs::read(&body_file).expect("fixture"));
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(field("x-signature: "), format!("v1={expected}"));
+
+    let options = [
+        "--header",
+        "X-Signature",
+        "--algorithm",
+        "sha512",
+        "--encoding",
+        "base64",
+        "--prefix",
+        "v1=",
+        "--signed",
+        "id.timestamp.body",
+        "--id-header",
+        "X-Event-Id",
+        "--timestamp-header",
+        "X-Event-Time",
+    ];
+    let verify = |scheme: &str, secret: &str, extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
+            .args([
+                "verify",
+                "--scheme",
+                scheme,
+                "--secret-env",
+                "HOOKSEAL_TEST_SECRET",
+            ])
+            .args(extra)
+            .arg("--headers")
+            .arg(&head_file)
+            .arg(&body_file)
+            .env("HOOKSEAL_TEST_SECRET", secret)
+            .output()
+            .expect("hookseal runs");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), said)
+    };
+
+    let (code, said) = verify("hmac", "hmac-secret-21", &options);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.starts_with("ok: x-signature signature matches"),
+        "{said}"
+    );
+    let (code, said) = verify("hmac", "another-secret", &options);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("no signature matches"), "{said}");
+    let mut sha256 = options;
+    sha256[3] = "sha256";
+    assert_eq!(verify("hmac", "hmac-secret-21", &sha256).0, Some(1));
+    let late = [&options[..], &["--now", "4102444800"]].concat();
+    let (code, said) = verify("hmac", "hmac-secret-21", &late);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("s old"), "{said}");
+
+    // What cannot be checked as asked is a usage error, told apart from a failed check.
+    for (scheme, extra) in [
+        ("hmac", &[][..]),
+        ("stripe", &options[..2]),
+        ("nope", &[][..]),
+    ] {
+        let (code, said) = verify(scheme, "hmac-secret-21", extra);
+        assert_eq!(code, Some(2), "{scheme} {extra:?}: {said}");
+        assert!(said.starts_with("error: "), "{said}");
+    }
+}
+
+#[test]
 fn keygen_keys_sign_and_verify() {
     for (scheme, ed25519) in [
         ("standard-webhooks", false),

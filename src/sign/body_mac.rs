@@ -79,7 +79,7 @@ impl BodyMac {
 
     fn malformed(&self, reason: String) -> VerifyFailure {
         VerifyFailure::MalformedHeader {
-            header: self.header,
+            header: self.header.to_owned(),
             reason,
         }
     }

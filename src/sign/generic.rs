@@ -8,6 +8,7 @@
 use http::{HeaderName, HeaderValue};
 
 use super::mac::{self, Algorithm, Encoding};
+use super::verify::{header, timestamp_within_tolerance, Request, VerifyFailure};
 use super::{Attempt, SchemeError, Signature, Signer};
 use crate::config::SignConfig;
 use crate::secret::Secret;
@@ -50,6 +51,54 @@ impl Sign {
             encoding: encoding(config.encoding.as_deref())?,
             prefix,
             id_and_timestamp: id_and_timestamp(config)?,
+        })
+    }
+}
+
+impl Sign {
+    /// Checks a captured request as its receiver would: the MAC recomputed under this entry's
+    /// secret over what it signs, compared in constant time. With `id.timestamp.body`, the
+    /// signed timestamp must also be within the tolerance.
+    ///
+    /// # Errors
+    /// A header is missing or malformed, the timestamp is out of tolerance, or the MAC does
+    /// not match.
+    pub fn check(&self, request: &Request<'_>) -> Result<String, VerifyFailure> {
+        let name = self.header.as_str();
+        let value = header(request.headers, name)?;
+        let malformed = |reason: String| VerifyFailure::MalformedHeader {
+            header: name.to_owned(),
+            reason,
+        };
+        let Some(encoded) = value.strip_prefix(self.prefix.as_str()) else {
+            return Err(malformed(format!("does not start with {:?}", self.prefix)));
+        };
+        let Some(given) = mac::decode(self.encoding, encoded.trim()) else {
+            return Err(malformed(format!("not {:?} text", self.encoding)));
+        };
+
+        let key = self.secret.expose_bytes();
+        let expected = match &self.id_and_timestamp {
+            None => mac::hmac(self.algorithm, key, &[request.body]),
+            Some((id_header, timestamp_header)) => {
+                let id = header(request.headers, id_header.as_str())?;
+                let timestamp = header(request.headers, timestamp_header.as_str())?;
+                timestamp_within_tolerance(timestamp_header.as_str(), timestamp, request.now_unix)?;
+                let content: [&[u8]; 5] = [
+                    id.as_bytes(),
+                    b".",
+                    timestamp.as_bytes(),
+                    b".",
+                    request.body,
+                ];
+                mac::hmac(self.algorithm, key, &content)
+            }
+        };
+        if mac::same(&expected, &given) {
+            return Ok(format!("{name} signature"));
+        }
+        Err(VerifyFailure::NoMatch {
+            checked: format!("1 {name} signature checked"),
         })
     }
 }

@@ -43,7 +43,7 @@ pub fn check(secret: &Secret, request: &Request<'_>) -> Result<String, VerifyFai
     timestamp_within_tolerance(TIMESTAMP, timestamp, request.now_unix)?;
     let Some(given) = value.strip_prefix("v0=") else {
         return Err(VerifyFailure::MalformedHeader {
-            header: SIGNATURE,
+            header: SIGNATURE.to_owned(),
             reason: "does not start with \"v0=\"".to_owned(),
         });
     };

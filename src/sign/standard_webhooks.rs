@@ -143,7 +143,7 @@ fn entry_matches(key: &VerifyingKeyMaterial, content: &[u8], signature: &[u8]) -
 
 fn malformed(names: HeaderNames, reason: &str) -> VerifyFailure {
     VerifyFailure::MalformedHeader {
-        header: names.signature,
+        header: names.signature.to_owned(),
         reason: reason.to_owned(),
     }
 }

@@ -77,7 +77,7 @@ fn signature(secret: &Secret, timestamp: &str, body: &[u8]) -> String {
 
 fn malformed(reason: &str) -> VerifyFailure {
     VerifyFailure::MalformedHeader {
-        header: HEADER,
+        header: HEADER.to_owned(),
         reason: reason.to_owned(),
     }
 }

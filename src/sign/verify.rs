@@ -3,7 +3,8 @@
 
 use http::HeaderMap;
 
-use super::{calcom, github, shopify, slack, standard_webhooks, stripe, svix, twilio};
+use super::{calcom, generic, github, shopify, slack, standard_webhooks, stripe, svix, twilio};
+use crate::config::SignConfig;
 use crate::secret::Secret;
 
 /// Largest distance, either way, between a signed timestamp and now: 5 minutes, as in the
@@ -27,8 +28,11 @@ pub enum VerifyFailure {
     #[error("unknown scheme {0:?}")]
     UnknownScheme(String),
     /// The scheme needs its config options to be checked (`hmac`).
-    #[error("scheme {0:?} cannot be verified from its name alone")]
+    #[error("scheme {0:?} cannot be verified from its name alone: give its options")]
     NeedsOptions(String),
+    /// The `hmac` options given cannot be used.
+    #[error("hmac options: {0}")]
+    Options(String),
     /// No secret was given.
     #[error("no secret given")]
     NoSecret,
@@ -42,12 +46,12 @@ pub enum VerifyFailure {
     },
     /// A header the scheme needs is absent.
     #[error("header {0} is missing")]
-    MissingHeader(&'static str),
+    MissingHeader(String),
     /// A header is present but cannot be read.
     #[error("header {header} is malformed: {reason}")]
     MalformedHeader {
         /// The header's name.
-        header: &'static str,
+        header: String,
         /// What is wrong with it.
         reason: String,
     },
@@ -110,9 +114,43 @@ pub fn verify(
         url,
         now_unix,
     };
+    first_match(secrets, &request, check)
+}
+
+/// Checks a request signed by an `hmac` entry whose options are those of `options` (its own
+/// secrets are not used) against `secrets`, accepting any that matches.
+///
+/// # Errors
+/// The options cannot be used, or the first secret's reason for refusing when none matches.
+pub fn verify_hmac(
+    options: &SignConfig,
+    secrets: &[Secret],
+    headers: &HeaderMap,
+    body: &[u8],
+    now_unix: i64,
+) -> Result<Verified, VerifyFailure> {
+    let request = Request {
+        headers,
+        body,
+        url: None,
+        now_unix,
+    };
+    first_match(secrets, &request, |secret, request| {
+        generic::Sign::new(options, secret.clone())
+            .map_err(|err| VerifyFailure::Options(err.0))?
+            .check(request)
+    })
+}
+
+/// The first of `secrets` under which `check` passes; otherwise the first reason it failed.
+fn first_match(
+    secrets: &[Secret],
+    request: &Request<'_>,
+    check: impl Fn(&Secret, &Request<'_>) -> Result<String, VerifyFailure>,
+) -> Result<Verified, VerifyFailure> {
     let mut first_failure = None;
     for (index, secret) in secrets.iter().enumerate() {
-        match check(secret, &request) {
+        match check(secret, request) {
             Ok(matched) => {
                 return Ok(Verified {
                     matched,
@@ -154,12 +192,12 @@ fn checker(scheme: &str) -> Result<Check, VerifyFailure> {
 ///
 /// # Errors
 /// The header is absent or not visible ASCII.
-pub fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, VerifyFailure> {
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, VerifyFailure> {
     let value = headers
         .get(name)
-        .ok_or(VerifyFailure::MissingHeader(name))?;
+        .ok_or_else(|| VerifyFailure::MissingHeader(name.to_owned()))?;
     value.to_str().map_err(|_| VerifyFailure::MalformedHeader {
-        header: name,
+        header: name.to_owned(),
         reason: "not visible ASCII".to_owned(),
     })
 }
@@ -169,7 +207,7 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str,
 /// # Errors
 /// Not an integer, too old, or too far in the future.
 pub fn timestamp_within_tolerance(
-    name: &'static str,
+    name: &str,
     text: &str,
     now_unix: i64,
 ) -> Result<i64, VerifyFailure> {
@@ -177,7 +215,7 @@ pub fn timestamp_within_tolerance(
         .trim()
         .parse()
         .map_err(|_| VerifyFailure::MalformedHeader {
-            header: name,
+            header: name.to_owned(),
             reason: "the timestamp is not integer Unix seconds".to_owned(),
         })?;
     let age_secs = now_unix.saturating_sub(timestamp);
