@@ -25,6 +25,9 @@ pub fn expand_env(raw: &str) -> Result<String, String> {
                 return Err("unclosed `${` in value".to_owned());
             };
             let name = &inner[..end];
+            if name.is_empty() {
+                return Err("`${}` names no environment variable".to_owned());
+            }
             let value = std::env::var(name)
                 .map_err(|_| format!("environment variable {name} is not set"))?;
             out.push_str(&value);

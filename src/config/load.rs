@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use super::{
-    AdminConfig, Config, RouteConfig, StoreConfig, StoreKind, DEFAULT_RETRY_SCHEDULE_SECS,
+    AdminConfig, Config, DeliveryMode, RouteConfig, StoreConfig, StoreKind,
+    DEFAULT_RETRY_SCHEDULE_SECS,
 };
 use crate::secret::Secret;
 
@@ -43,6 +44,9 @@ impl Config {
     /// # Errors
     /// The first broken rule, naming the route and key.
     pub fn validate(&self, text: &str) -> anyhow::Result<()> {
+        if self.routes.is_empty() {
+            bail!("no [[routes]]: hookseal would refuse every webhook with 404");
+        }
         let mut names = std::collections::HashSet::new();
         let mut paths = std::collections::HashSet::new();
         for spanned in &self.routes {
@@ -123,8 +127,17 @@ impl RouteConfig {
         if self.timeout.is_zero() {
             bail!("`timeout` must be more than zero");
         }
+        if self.max_event_age.is_zero() {
+            bail!("`max_event_age` must be more than zero, or every event would be refused");
+        }
         if matches!(&self.retry_schedule, Some(schedule) if schedule.is_empty()) {
             bail!("`retry_schedule` needs at least one delay");
+        }
+        if self.retry_schedule.is_some() && self.delivery == DeliveryMode::Sync {
+            bail!(
+                "`retry_schedule` needs `delivery = \"queued\"`: a sync route makes one attempt \
+                 and passes the upstream's answer back"
+            );
         }
         for (index, sign) in self.sign.iter().enumerate() {
             crate::sign::Scheme::from_config(sign).map_err(|err| {

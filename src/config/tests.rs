@@ -309,3 +309,31 @@ fn what_serve_would_refuse_check_refuses_too() {
         "{message}"
     );
 }
+
+#[test]
+fn settings_that_could_never_work_are_refused() {
+    let head = &README_CONFIG[..README_CONFIG.find("[[routes]]").unwrap()];
+    assert!(error(head).contains("no [[routes]]"));
+
+    let zero_age = README_CONFIG.replace(
+        "delivery = \"sync\"",
+        "delivery = \"sync\"\nmax_event_age = \"0s\"",
+    );
+    assert!(error(&zero_age).contains("`max_event_age` must be more than zero"));
+
+    let sync_retries = README_CONFIG.replace(
+        "delivery = \"sync\"",
+        "delivery = \"sync\"\nretry_schedule = [\"1s\"]",
+    );
+    assert!(error(&sync_retries).contains("`retry_schedule` needs `delivery = \"queued\"`"));
+    let queued_retries = sync_retries.replace("delivery = \"sync\"", "delivery = \"queued\"");
+    parse(&queued_retries).unwrap();
+}
+
+#[test]
+fn an_empty_variable_name_is_named_as_such() {
+    assert_eq!(
+        expand_env("a${}b").unwrap_err(),
+        "`${}` names no environment variable"
+    );
+}
