@@ -136,6 +136,17 @@ fn report(step: &lifecycle::Step, status: u16, got: &receiver::Received) -> usiz
         "unsigned, from an allowed network"
     };
     println!("   in:       {} bytes, {signed}", step.body.len());
+    if let Some(event) = crate::enrich::calcom::inspect(&step.body) {
+        let uid = event.booking_uid.as_deref().unwrap_or("-");
+        let metadata = event
+            .metadata
+            .filter(|metadata| !metadata.is_empty())
+            .map_or_else(
+                || "none".to_owned(),
+                |metadata| Value::Object(metadata).to_string(),
+            );
+        println!("   in:       booking uid {uid}, metadata {metadata}");
+    }
     for line in added(&step.body, &got.body) {
         println!("   added:    {line}");
     }
