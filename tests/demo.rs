@@ -14,6 +14,9 @@ fn demo_replays_the_lifecycle_and_every_signature_verifies() {
     );
     assert_eq!(stdout.matches("calcom verified").count(), 8, "{stdout}");
     assert!(!stdout.contains("FAILED"));
+    assert!(stdout.contains(
+        "in:       booking uid 3rTqW8mZkP1vYx6NcB2dLs, metadata {\"customer_id\":\"cus_123\""
+    ));
     assert!(stdout.contains("previousBookingUid = \"9hGf2KsLw4QzXc7VbN1mPr\""));
     assert!(
         stdout.contains("bookingMetadata = {\"customer_id\":\"cus_123\",\"utm_source\":\"crm\"}")
