@@ -128,7 +128,13 @@ impl Gateway {
         let path = request.uri().path().to_owned();
         let metrics = &self.queue.metrics;
         let Some(route) = self.routes.get(&path).cloned() else {
-            tracing::info!(%path, status = 404, reason = "no route for path", "refused");
+            tracing::info!(
+                %path,
+                status = 404,
+                reason = %"no route for path",
+                latency_ms = started.elapsed().as_millis() as u64,
+                "refused"
+            );
             metrics.request(NO_ROUTE, Outcome::Refused, StatusCode::NOT_FOUND);
             metrics.answered(NO_ROUTE, started.elapsed());
             return plain(StatusCode::NOT_FOUND, "no route\n");
