@@ -84,8 +84,10 @@ pub async fn serve(
         .map(|server| server.handoff.clone())
         .collect();
     accept(listener, handoffs, shutdown).await;
-    for server in servers {
-        server.stop().await;
+    // Every thread starts its grace period now; then all are awaited.
+    let finishing: Vec<_> = servers.into_iter().map(Server::stop).collect();
+    for finished in finishing {
+        let _ = finished.await;
     }
 }
 
@@ -155,11 +157,11 @@ impl Server {
         Ok(Self { handoff, finished })
     }
 
-    /// Closes the hand-off and waits until the thread's requests in flight have finished or
-    /// its grace period has ended.
-    async fn stop(self) {
+    /// Closes the hand-off, which starts the thread's grace period; the receiver answers once
+    /// its requests in flight have finished or the grace period has ended.
+    fn stop(self) -> oneshot::Receiver<()> {
         drop(self.handoff);
-        let _ = self.finished.await;
+        self.finished
     }
 }
 
