@@ -784,18 +784,7 @@ fn sign_command_output_verifies_with_the_verify_command() {
     let config = dir.path().join("hookseal.toml");
     std::fs::write(&config, config_text("")).expect("writable");
     let body = repo().join("tests/fixtures/calcom/wire/07-ping.body");
-    let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
-        .args(["sign", "--route", "crm", "--config"])
-        .arg(&config)
-        .arg(&body)
-        .output()
-        .expect("hookseal runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let head = String::from_utf8(output.stdout).expect("text");
+    let head = signed_head(&config, &body);
     assert!(
         head.starts_with("POST https://crm.example.com/hook?bodySHA256="),
         "{head}"
@@ -809,22 +798,8 @@ fn sign_command_output_verifies_with_the_verify_command() {
         ("stripe", "whsec_stripe_21".to_owned()),
         ("twilio", "tw-21".to_owned()),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
-            .args([
-                "verify",
-                "--scheme",
-                scheme,
-                "--secret-env",
-                "HOOKSEAL_TEST_SECRET",
-                "--headers",
-            ])
-            .arg(&head_file)
-            .arg(&body)
-            .env("HOOKSEAL_TEST_SECRET", &secret)
-            .output()
-            .expect("hookseal runs");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{scheme}: {stdout}");
+        let (code, said) = verify_cli(scheme, &secret, &[], &head_file, &body);
+        assert_eq!(code, Some(0), "{scheme}: {said}");
     }
 }
 
@@ -838,24 +813,9 @@ fn sign_command_gives_the_id_serve_derives_and_hides_fixed_header_values() {
     );
     std::fs::write(&config, text).expect("writable");
     let body = repo().join("tests/fixtures/calcom/wire/01-booking-created.body");
-    let sign = || {
-        let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
-            .args(["sign", "--route", "crm", "--config"])
-            .arg(&config)
-            .arg(&body)
-            .output()
-            .expect("hookseal runs");
-        assert!(output.status.success(), "{output:?}");
-        String::from_utf8(output.stdout).expect("text")
-    };
-    let id = |head: &str| {
-        head.lines()
-            .find_map(|line| line.strip_prefix("webhook-id: "))
-            .map(str::to_owned)
-            .unwrap_or_else(|| panic!("no webhook-id in {head}"))
-    };
+    let id = |head: &str| head_field(head, "webhook-id");
 
-    let (first, second) = (sign(), sign());
+    let (first, second) = (signed_head(&config, &body), signed_head(&config, &body));
     // A cal.com event's id comes from its identity (a version 8 UUID), as serve derives it.
     assert_eq!(id(&first), id(&second));
     assert_eq!(
@@ -888,31 +848,19 @@ fn verify_checks_the_generic_hmac_scheme_from_its_options() {
     );
     std::fs::write(&config, text).expect("writable");
     let body_file = repo().join("tests/fixtures/calcom/wire/01-booking-created.body");
-    let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
-        .args(["sign", "--route", "crm", "--config"])
-        .arg(&config)
-        .arg(&body_file)
-        .output()
-        .expect("hookseal runs");
-    assert!(output.status.success(), "{output:?}");
-    let head = String::from_utf8(output.stdout).expect("text");
+    let head = signed_head(&config, &body_file);
     let head_file = dir.path().join("head");
     std::fs::write(&head_file, &head).expect("writable");
 
     // The signature is what the receiver computes by hand: HMAC-SHA512 over id.timestamp.body.
-    let field = |name: &str| {
-        head.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .unwrap_or_else(|| panic!("no {name} in {head}"))
-            .to_owned()
-    };
-    let (id, timestamp) = (field("x-event-id: "), field("x-event-time: "));
-    assert_eq!(id, field("webhook-id: "), "one event id on every header");
+    let field = |name: &str| head_field(&head, name);
+    let (id, timestamp) = (field("x-event-id"), field("x-event-time"));
+    assert_eq!(id, field("webhook-id"), "one event id on every header");
     let mut mac = hmac::Hmac::<sha2::Sha512>::new_from_slice(b"hmac-secret-21").expect("key");
     mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(&std::fs::read(&body_file).expect("fixture"));
     let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    assert_eq!(field("x-signature: "), format!("v1={expected}"));
+    assert_eq!(field("x-signature"), format!("v1={expected}"));
 
     let options = [
         "--header",
@@ -931,27 +879,7 @@ fn verify_checks_the_generic_hmac_scheme_from_its_options() {
         "X-Event-Time",
     ];
     let verify = |scheme: &str, secret: &str, extra: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
-            .args([
-                "verify",
-                "--scheme",
-                scheme,
-                "--secret-env",
-                "HOOKSEAL_TEST_SECRET",
-            ])
-            .args(extra)
-            .arg("--headers")
-            .arg(&head_file)
-            .arg(&body_file)
-            .env("HOOKSEAL_TEST_SECRET", secret)
-            .output()
-            .expect("hookseal runs");
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (output.status.code(), said)
+        verify_cli(scheme, secret, extra, &head_file, &body_file)
     };
 
     let (code, said) = verify("hmac", "hmac-secret-21", &options);
@@ -1024,6 +952,58 @@ fn keygen_keys_sign_and_verify() {
         );
         assert!(verdict.is_ok(), "{scheme}: {verdict:?}");
     }
+}
+
+/// What `hookseal sign` prints for `body` on route `crm` of `config`.
+fn signed_head(config: &Path, body: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
+        .args(["sign", "--route", "crm", "--config"])
+        .arg(config)
+        .arg(body)
+        .output()
+        .expect("hookseal runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).expect("text")
+}
+
+/// Runs `hookseal verify` with the secret in the environment: its exit code, and what it
+/// printed on both streams.
+fn verify_cli(
+    scheme: &str,
+    secret: &str,
+    extra: &[&str],
+    head_file: &Path,
+    body: &Path,
+) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_hookseal"))
+        .args([
+            "verify",
+            "--scheme",
+            scheme,
+            "--secret-env",
+            "HOOKSEAL_TEST_SECRET",
+        ])
+        .args(extra)
+        .arg("--headers")
+        .arg(head_file)
+        .arg(body)
+        .env("HOOKSEAL_TEST_SECRET", secret)
+        .output()
+        .expect("hookseal runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), said)
+}
+
+/// The value of header `name` in a printed request head.
+fn head_field(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+        .unwrap_or_else(|| panic!("no {name} in {head}"))
+        .to_owned()
 }
 
 fn config_text(extra_sign: &str) -> String {
