@@ -2,7 +2,7 @@
 //!
 //! An event's path through the gateway, one module a stage:
 //! - [`config`]: the TOML file, its defaults and validation.
-//! - [`server`]: the inbound listener, limits and shutdown.
+//! - [`server`]: the inbound listener, a serving thread per core, limits and shutdown.
 //! - [`inbound`]: who may send: cal.com's own signature or a trusted network.
 //! - [`enrich`]: cached metadata and reschedule lineage added to cal.com events.
 //! - [`sign`]: each receiver's signature scheme over the outgoing bytes.
