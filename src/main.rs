@@ -319,10 +319,14 @@ fn verify_command(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     Ok(match verdict {
+        // What was asked cannot be checked: the request itself was never judged.
         Err(
             failure @ (VerifyFailure::UnknownScheme(_)
             | VerifyFailure::NeedsOptions(_)
-            | VerifyFailure::Options(_)),
+            | VerifyFailure::Options(_)
+            | VerifyFailure::NoSecret
+            | VerifyFailure::BadSecret { .. }
+            | VerifyFailure::Url(_)),
         ) => anyhow::bail!("{failure}"),
         Ok(verified) => {
             println!(

@@ -909,6 +909,10 @@ fn verify_checks_the_generic_hmac_scheme_from_its_options() {
         assert_eq!(code, Some(2), "{scheme} {extra:?}: {said}");
         assert!(said.starts_with("error: "), "{said}");
     }
+    let (code, said) = verify("standard-webhooks", "whsec_!!!notbase64", &[]);
+    assert_eq!(code, Some(2), "an unusable secret: {said}");
+    assert!(said.starts_with("error: secret 1 cannot be used"), "{said}");
+    assert!(!said.contains("notbase64"), "the secret leaked: {said}");
 }
 
 #[test]

@@ -127,8 +127,8 @@ impl RouteConfig {
         if self.timeout.is_zero() {
             bail!("`timeout` must be more than zero");
         }
-        if self.max_event_age.is_zero() {
-            bail!("`max_event_age` must be more than zero, or every event would be refused");
+        if self.max_event_age < Duration::from_secs(1) {
+            bail!("`max_event_age` must be at least 1s, or every event would be refused");
         }
         if matches!(&self.retry_schedule, Some(schedule) if schedule.is_empty()) {
             bail!("`retry_schedule` needs at least one delay");

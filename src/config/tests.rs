@@ -319,7 +319,9 @@ fn settings_that_could_never_work_are_refused() {
         "delivery = \"sync\"",
         "delivery = \"sync\"\nmax_event_age = \"0s\"",
     );
-    assert!(error(&zero_age).contains("`max_event_age` must be more than zero"));
+    assert!(error(&zero_age).contains("`max_event_age` must be at least 1s"));
+    let half_second = zero_age.replace("\"0s\"", "\"500ms\"");
+    assert!(error(&half_second).contains("`max_event_age` must be at least 1s"));
 
     let sync_retries = README_CONFIG.replace(
         "delivery = \"sync\"",

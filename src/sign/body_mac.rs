@@ -66,7 +66,7 @@ impl BodyMac {
             return Err(self.malformed(format!("does not start with {:?}", self.prefix)));
         };
         let Some(given) = mac::decode(self.encoding, encoded.trim()) else {
-            return Err(self.malformed(format!("not {:?} text", self.encoding)));
+            return Err(self.malformed(format!("not {} text", self.encoding)));
         };
         let expected = mac::hmac_sha256(secret.expose_bytes(), &[request.body]);
         if mac::same(&expected, &given) {

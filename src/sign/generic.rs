@@ -74,7 +74,7 @@ impl Sign {
             return Err(malformed(format!("does not start with {:?}", self.prefix)));
         };
         let Some(given) = mac::decode(self.encoding, encoded.trim()) else {
-            return Err(malformed(format!("not {:?} text", self.encoding)));
+            return Err(malformed(format!("not {} text", self.encoding)));
         };
 
         let key = self.secret.expose_bytes();

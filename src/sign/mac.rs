@@ -28,6 +28,16 @@ pub enum Encoding {
     Base64,
 }
 
+impl std::fmt::Display for Encoding {
+    /// The name the config uses: `hex` or `base64`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Hex => "hex",
+            Self::Base64 => "base64",
+        })
+    }
+}
+
 /// The HMAC of `parts`, concatenated, under `key`.
 pub fn hmac(algorithm: Algorithm, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     match algorithm {
