@@ -104,9 +104,15 @@ impl App {
             .unwrap_or_default();
         tracing::info!(%addr, routes = self.config.routes.len(), "listening");
         let settings = self.config.server.clone();
+        let grace = settings.shutdown_grace;
         let stopping = admin.as_ref().map(|(state, _)| Arc::clone(state));
+        // One grace period for the whole stop: requests in flight and delivery attempts in
+        // flight share it, both told to stop at the signal.
+        let (stopped_at, signalled) = tokio::sync::oneshot::channel();
         let shutdown = async move {
             shutdown.await;
+            let _ = stopped_at.send(tokio::time::Instant::now());
+            let _ = stop.send(true);
             if let Some(state) = stopping {
                 state.stopping();
             }
@@ -115,14 +121,14 @@ impl App {
         if let Some(reloader) = reloader {
             reloader.abort();
         }
-        let _ = stop.send(true);
+        let deadline = signalled
+            .await
+            .unwrap_or_else(|_| tokio::time::Instant::now())
+            + grace;
         let background = async {
             let _ = tokio::join!(workers, maintenance);
         };
-        if tokio::time::timeout(self.config.server.shutdown_grace, background)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout_at(deadline, background).await.is_err() {
             tracing::warn!("delivery attempts still in flight at the end of the grace period");
         }
         if let Some((_, task)) = admin {
