@@ -35,6 +35,8 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PostgresStore {
     pool: Pool,
     cache_ttl: Duration,
+    /// The runtime the store was opened on, which lives as long as the process.
+    runtime: tokio::runtime::Handle,
 }
 
 impl PostgresStore {
@@ -62,13 +64,22 @@ impl PostgresStore {
             .build()
             .map_err(|err| StoreError::Backend(format!("cannot build connection pool: {err}")))?;
 
-        let store = Self { pool, cache_ttl };
+        let store = Self {
+            pool,
+            cache_ttl,
+            runtime: tokio::runtime::Handle::current(),
+        };
         schema::migrate(&mut store.client().await?).await?;
         Ok(store)
     }
 
     async fn client(&self) -> Result<Client, StoreError> {
-        self.pool.get().await.map_err(|err| {
+        // A new connection's task runs where the pool makes it. Made on the runtime the store
+        // was opened on, it outlives the serving threads' runtimes, which end at shutdown.
+        let pool = self.pool.clone();
+        let got = self.runtime.spawn(async move { pool.get().await }).await;
+        let got = got.map_err(|err| StoreError::Backend(format!("pool task failed: {err}")))?;
+        got.map_err(|err| {
             StoreError::Backend(format!(
                 "no database connection: {}",
                 crate::error::chain(&err)
