@@ -2,7 +2,7 @@
 //! maybe behind a prefix, checked the same way by their receivers.
 
 use super::mac::{self, Encoding};
-use super::verify::{header, Request, VerifyFailure};
+use super::verify::{one_mac, prefixed_mac, Request, VerifyFailure};
 use super::{push_header, Attempt, Signature, Signer};
 use crate::secret::Secret;
 
@@ -61,26 +61,8 @@ impl BodyMac {
     /// # Errors
     /// The header is missing, lacks the prefix or is not in the encoding, or does not match.
     pub fn check(&self, secret: &Secret, request: &Request<'_>) -> Result<String, VerifyFailure> {
-        let value = header(request.headers, self.header)?;
-        let Some(encoded) = value.strip_prefix(self.prefix) else {
-            return Err(self.malformed(format!("does not start with {:?}", self.prefix)));
-        };
-        let Some(given) = mac::decode(self.encoding, encoded.trim()) else {
-            return Err(self.malformed(format!("not {} text", self.encoding)));
-        };
+        let given = prefixed_mac(request.headers, self.header, self.prefix, self.encoding)?;
         let expected = mac::hmac_sha256(secret.expose_bytes(), &[request.body]);
-        if mac::same(&expected, &given) {
-            return Ok(format!("{} signature", self.header));
-        }
-        Err(VerifyFailure::NoMatch {
-            checked: format!("1 {} signature checked", self.header),
-        })
-    }
-
-    fn malformed(&self, reason: String) -> VerifyFailure {
-        VerifyFailure::MalformedHeader {
-            header: self.header.to_owned(),
-            reason,
-        }
+        one_mac(self.header, &expected, &given)
     }
 }

@@ -8,7 +8,9 @@
 use http::{HeaderName, HeaderValue};
 
 use super::mac::{self, Algorithm, Encoding};
-use super::verify::{header, timestamp_within_tolerance, Request, VerifyFailure};
+use super::verify::{
+    header, one_mac, prefixed_mac, timestamp_within_tolerance, Request, VerifyFailure,
+};
 use super::{Attempt, SchemeError, Signature, Signer};
 use crate::config::SignConfig;
 use crate::secret::Secret;
@@ -53,9 +55,7 @@ impl Sign {
             id_and_timestamp: id_and_timestamp(config)?,
         })
     }
-}
 
-impl Sign {
     /// Checks a captured request as its receiver would: the MAC recomputed under this entry's
     /// secret over what it signs, compared in constant time. With `id.timestamp.body`, the
     /// signed timestamp must also be within the tolerance.
@@ -65,60 +65,40 @@ impl Sign {
     /// not match.
     pub fn check(&self, request: &Request<'_>) -> Result<String, VerifyFailure> {
         let name = self.header.as_str();
-        let value = header(request.headers, name)?;
-        let malformed = |reason: String| VerifyFailure::MalformedHeader {
-            header: name.to_owned(),
-            reason,
-        };
-        let Some(encoded) = value.strip_prefix(self.prefix.as_str()) else {
-            return Err(malformed(format!("does not start with {:?}", self.prefix)));
-        };
-        let Some(given) = mac::decode(self.encoding, encoded.trim()) else {
-            return Err(malformed(format!("not {} text", self.encoding)));
-        };
-
-        let key = self.secret.expose_bytes();
+        let given = prefixed_mac(request.headers, name, &self.prefix, self.encoding)?;
         let expected = match &self.id_and_timestamp {
-            None => mac::hmac(self.algorithm, key, &[request.body]),
+            None => self.mac(None, request.body),
             Some((id_header, timestamp_header)) => {
                 let id = header(request.headers, id_header.as_str())?;
                 let timestamp = header(request.headers, timestamp_header.as_str())?;
                 timestamp_within_tolerance(timestamp_header.as_str(), timestamp, request.now_unix)?;
-                let content: [&[u8]; 5] = [
-                    id.as_bytes(),
-                    b".",
-                    timestamp.as_bytes(),
-                    b".",
-                    request.body,
-                ];
-                mac::hmac(self.algorithm, key, &content)
+                self.mac(Some((id, timestamp)), request.body)
             }
         };
-        if mac::same(&expected, &given) {
-            return Ok(format!("{name} signature"));
+        one_mac(name, &expected, &given)
+    }
+
+    /// The MAC over `body`, or over `{id}.{timestamp}.{body}` when those are signed too.
+    fn mac(&self, id_and_timestamp: Option<(&str, &str)>, body: &[u8]) -> Vec<u8> {
+        let key = self.secret.expose_bytes();
+        match id_and_timestamp {
+            None => mac::hmac(self.algorithm, key, &[body]),
+            Some((id, timestamp)) => {
+                let content: [&[u8]; 5] = [id.as_bytes(), b".", timestamp.as_bytes(), b".", body];
+                mac::hmac(self.algorithm, key, &content)
+            }
         }
-        Err(VerifyFailure::NoMatch {
-            checked: format!("1 {name} signature checked"),
-        })
     }
 }
 
 impl Signer for Sign {
     fn sign(&self, attempt: &Attempt<'_>, out: &mut Signature) {
         let timestamp = attempt.timestamp.to_string();
-        let mac = match &self.id_and_timestamp {
-            None => mac::hmac(self.algorithm, self.secret.expose_bytes(), &[attempt.body]),
-            Some(_) => {
-                let content: [&[u8]; 5] = [
-                    attempt.event_id.as_bytes(),
-                    b".",
-                    timestamp.as_bytes(),
-                    b".",
-                    attempt.body,
-                ];
-                mac::hmac(self.algorithm, self.secret.expose_bytes(), &content)
-            }
-        };
+        let signed = self
+            .id_and_timestamp
+            .as_ref()
+            .map(|_| (attempt.event_id, timestamp.as_str()));
+        let mac = self.mac(signed, attempt.body);
         let value = format!("{}{}", self.prefix, mac::encode(self.encoding, &mac));
         push(out, &self.header, &value);
 

@@ -3,6 +3,7 @@
 
 use http::HeaderMap;
 
+use super::mac::{self, Encoding};
 use super::{calcom, generic, github, shopify, slack, standard_webhooks, stripe, svix, twilio};
 use crate::config::SignConfig;
 use crate::secret::Secret;
@@ -199,6 +200,40 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, VerifyF
     value.to_str().map_err(|_| VerifyFailure::MalformedHeader {
         header: name.to_owned(),
         reason: "not visible ASCII".to_owned(),
+    })
+}
+
+/// The one MAC that header `name` carries: `prefix`, then the MAC written in `encoding`.
+///
+/// # Errors
+/// The header is missing, lacks the prefix, or is not text of the encoding.
+pub fn prefixed_mac(
+    headers: &HeaderMap,
+    name: &str,
+    prefix: &str,
+    encoding: Encoding,
+) -> Result<Vec<u8>, VerifyFailure> {
+    let malformed = |reason: String| VerifyFailure::MalformedHeader {
+        header: name.to_owned(),
+        reason,
+    };
+    let value = header(headers, name)?;
+    let Some(encoded) = value.strip_prefix(prefix) else {
+        return Err(malformed(format!("does not start with {prefix:?}")));
+    };
+    mac::decode(encoding, encoded.trim()).ok_or_else(|| malformed(format!("not {encoding} text")))
+}
+
+/// Compares the one MAC of header `name` with the one expected, in constant time.
+///
+/// # Errors
+/// The two differ.
+pub fn one_mac(name: &str, expected: &[u8], given: &[u8]) -> Result<String, VerifyFailure> {
+    if mac::same(expected, given) {
+        return Ok(format!("{name} signature"));
+    }
+    Err(VerifyFailure::NoMatch {
+        checked: format!("1 {name} signature checked"),
     })
 }
 
