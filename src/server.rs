@@ -52,14 +52,14 @@ pub async fn serve(
 ) {
     let limit = GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let shared = || Shared {
+        gateway: Arc::clone(&gateway),
+        settings: settings.clone(),
+        limit: limit.clone(),
+    };
     let mut servers = Vec::with_capacity(threads);
     for index in 0..threads {
-        let shared = Shared {
-            gateway: Arc::clone(&gateway),
-            settings: settings.clone(),
-            limit: limit.clone(),
-        };
-        match Server::start(index, shared) {
+        match Server::start(index, shared()) {
             Ok(server) => servers.push(server),
             Err(err) => tracing::error!(error = %err, "cannot start a serving thread"),
         }
@@ -67,15 +67,10 @@ pub async fn serve(
     if servers.is_empty() {
         // Without a thread of its own, this task serves every connection itself.
         tracing::warn!("serving on the main runtime");
-        let shared = Shared {
-            gateway,
-            settings,
-            limit,
-        };
         let (handoff, accepted) = mpsc::unbounded_channel();
         tokio::join!(
             accept(listener, vec![handoff], shutdown),
-            shared.serve(accepted)
+            shared().serve(accepted)
         );
         return;
     }

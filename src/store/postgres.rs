@@ -76,9 +76,15 @@ impl PostgresStore {
     async fn client(&self) -> Result<Client, StoreError> {
         // A new connection's task runs where the pool makes it. Made on the runtime the store
         // was opened on, it outlives the serving threads' runtimes, which end at shutdown.
-        let pool = self.pool.clone();
-        let got = self.runtime.spawn(async move { pool.get().await }).await;
-        let got = got.map_err(|err| StoreError::Backend(format!("pool task failed: {err}")))?;
+        let on_store_runtime = tokio::runtime::Handle::try_current()
+            .is_ok_and(|current| current.id() == self.runtime.id());
+        let got = if on_store_runtime {
+            self.pool.get().await
+        } else {
+            let pool = self.pool.clone();
+            let spawned = self.runtime.spawn(async move { pool.get().await }).await;
+            spawned.map_err(|err| StoreError::Backend(format!("pool task failed: {err}")))?
+        };
         got.map_err(|err| {
             StoreError::Backend(format!(
                 "no database connection: {}",
